@@ -1,0 +1,311 @@
+"""Fact schemas: which facts a rule reads, their types, and the central denylist.
+
+A rule declares its facts as `name -> Feit(type, verplicht, omschrijving)`. Facts arrive as Python
+values (date, int, Decimal, bool, None) or as JSON text ("2024-01-31", "15.5"); the schema turns them
+into typed values or raises `FeitFout` naming the field. A fact name outside the schema is an error.
+
+Nationality, origin, country of birth, language and their proxies may never be facts. Every schema is
+checked against `VERBODEN_TERMEN` when it is built, so a rule asking for such a fact fails at import.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Mapping, NamedTuple
+
+from ._exceptions import FeitFout, VerbodenFeit
+
+__all__ = [
+    "FeitType",
+    "Feit",
+    "FeitSchema",
+    "DATUM",
+    "GETAL",
+    "GEHEEL",
+    "BEDRAG",
+    "JA_NEE",
+    "TEKST",
+    "VERBODEN_TERMEN",
+    "controleer_feitnaam",
+]
+
+# Substrings forbidden anywhere in a fact name (separators removed, lower case).
+VERBODEN_TERMEN: tuple[str, ...] = (
+    "nationaliteit",
+    "nationality",
+    "staatsburger",
+    "citizenship",
+    "herkomst",
+    "afkomst",
+    "origin",
+    "geboorteland",
+    "landvangeboorte",
+    "geboorteplaats",
+    "countryofbirth",
+    "birthcountry",
+    "migratie",
+    "migrant",
+    "allochto",
+    "autochto",
+    "etnic",
+    "etnisch",
+    "ethnic",
+    "moedertaal",
+    "thuistaal",
+    "mothertongue",
+    "nativelanguage",
+    "language",
+    "ras",  # only as a whole word, see _VERBODEN_WOORDEN
+)
+# Forbidden as a whole word of the name (split on _ - . and spaces), or as its start/end for "taal".
+_VERBODEN_WOORDEN = frozenset({"ras", "race", "taal", "land", "paspoort", "passport", "religie", "geloof"})
+_NIET_VERBODEN = frozenset({"totaal"})  # words that merely contain "taal"
+_SCHEIDING = re.compile(r"[\s_\-.]+")
+
+
+def controleer_feitnaam(regel: str, naam: str) -> None:
+    """Raise `VerbodenFeit` when `naam` is (a proxy for) nationality or origin. Central check."""
+    laag = naam.lower()
+    plat = _SCHEIDING.sub("", laag)
+    for term in VERBODEN_TERMEN:
+        if term == "ras":
+            continue
+        if term in plat:
+            raise VerbodenFeit(regel, naam, term)
+    for woord in _SCHEIDING.split(laag):
+        if woord in _NIET_VERBODEN:
+            continue
+        if woord in _VERBODEN_WOORDEN:
+            raise VerbodenFeit(regel, naam, woord)
+        if woord.startswith("taal") or woord.endswith("taal"):
+            raise VerbodenFeit(regel, naam, "taal")
+
+
+class FeitType:
+    """A kind of fact: its name, the Python type it becomes, and its parser."""
+
+    __slots__ = ("naam", "python", "_maak")
+
+    def __init__(self, naam: str, python: type, maak: Callable[[str, bool, Any], Callable[[Any], Any]]):
+        self.naam = naam
+        self.python = python
+        self._maak = maak
+
+    def parser(self, veld: str, verplicht: bool, standaard: Any) -> Callable[[Any], Any]:
+        return self._maak(veld, verplicht, standaard)
+
+    def __repr__(self) -> str:
+        return self.naam
+
+
+def _leeg(veld: str, verplicht: bool, standaard: Any) -> Any:
+    if verplicht:
+        raise FeitFout(veld, "is verplicht en mag niet leeg zijn")
+    return standaard
+
+
+def _soort(v: Any) -> str:
+    return type(v).__name__
+
+
+def _maak_datum(veld: str, verplicht: bool, standaard: Any):
+    def p(v: Any) -> Any:
+        if v.__class__ is date:
+            return v
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, str):
+            if len(v) != 10 or v[4] != "-" or v[7] != "-":
+                raise FeitFout(veld, f"geen datum in de vorm JJJJ-MM-DD: {v!r}")
+            try:
+                return date.fromisoformat(v)
+            except ValueError:
+                raise FeitFout(veld, f"bestaat niet als datum: {v!r}") from None
+        if isinstance(v, datetime):
+            raise FeitFout(veld, "verwacht een datum zonder tijd, kreeg een datetime")
+        raise FeitFout(veld, f"verwacht een datum (JJJJ-MM-DD), kreeg {_soort(v)}")
+
+    return p
+
+
+def _getal_uit_tekst(veld: str, v: str) -> Decimal:
+    try:
+        d = Decimal(v.strip())
+    except InvalidOperation:
+        raise FeitFout(veld, f"geen geldig getal: {v!r} (gebruik een punt als decimaalteken)") from None
+    if not d.is_finite():
+        raise FeitFout(veld, f"geen eindig getal: {v!r}")
+    return d
+
+
+def _maak_getal(veld: str, verplicht: bool, standaard: Any):
+    """A number >= 0 (hours and the like): int, Decimal, float or numeric text."""
+
+    def p(v: Any) -> Any:
+        c = v.__class__
+        if c is int:
+            if v >= 0:
+                return v
+            raise FeitFout(veld, "moet 0 of meer zijn")
+        if c is Decimal or c is float:
+            if not (v.is_finite() if c is Decimal else math.isfinite(v)):
+                raise FeitFout(veld, f"geen eindig getal: {v!r}")
+            if v >= 0:
+                return v
+            raise FeitFout(veld, "moet 0 of meer zijn")
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, str):
+            return p(_getal_uit_tekst(veld, v))
+        raise FeitFout(veld, f"verwacht een getal, kreeg {_soort(v)}")
+
+    return p
+
+
+def _maak_geheel(veld: str, verplicht: bool, standaard: Any):
+    """A whole number >= 0 (months, counts): int or digit text."""
+
+    def p(v: Any) -> Any:
+        if v.__class__ is int:
+            if v >= 0:
+                return v
+            raise FeitFout(veld, "moet 0 of meer zijn")
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, str):
+            s = v.strip()
+            if s.lstrip("-").isdigit():
+                return p(int(s))
+            raise FeitFout(veld, f"geen geheel getal: {v!r}")
+        raise FeitFout(veld, f"verwacht een geheel getal, kreeg {_soort(v)}")
+
+    return p
+
+
+def _maak_bedrag(veld: str, verplicht: bool, standaard: Any):
+    """An amount in euros >= 0: Decimal, int or numeric text. Never a float."""
+
+    def p(v: Any) -> Any:
+        c = v.__class__
+        if c is Decimal:
+            if v.is_finite() and v >= 0:
+                return v
+            raise FeitFout(veld, "moet 0 of meer zijn" if v.is_finite() else "geen eindig bedrag")
+        if c is int:
+            return p(Decimal(v))
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, str):
+            return p(_getal_uit_tekst(veld, v))
+        if c is float:
+            raise FeitFout(veld, "bedrag als Decimal of tekst ('30000.00') geven, nooit als float")
+        raise FeitFout(veld, f"verwacht een bedrag, kreeg {_soort(v)}")
+
+    return p
+
+
+_WAAR = {"true": True, "false": False, "ja": True, "nee": False}
+
+
+def _maak_ja_nee(veld: str, verplicht: bool, standaard: Any):
+    def p(v: Any) -> Any:
+        if v is True or v is False:
+            return v
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, str) and v.strip().lower() in _WAAR:
+            return _WAAR[v.strip().lower()]
+        raise FeitFout(veld, f"verwacht ja/nee (true/false), kreeg {_soort(v)} {v!r}")
+
+    return p
+
+
+def _maak_tekst(veld: str, verplicht: bool, standaard: Any):
+    def p(v: Any) -> Any:
+        if v.__class__ is str:
+            if v.strip():
+                return v.strip()
+            return _leeg(veld, verplicht, standaard)
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        raise FeitFout(veld, f"verwacht tekst, kreeg {_soort(v)}")
+
+    return p
+
+
+DATUM = FeitType("datum", date, _maak_datum)
+GETAL = FeitType("getal >= 0", Decimal, _maak_getal)
+GEHEEL = FeitType("geheel getal >= 0", int, _maak_geheel)
+BEDRAG = FeitType("bedrag EUR >= 0", Decimal, _maak_bedrag)
+JA_NEE = FeitType("ja/nee", bool, _maak_ja_nee)
+TEKST = FeitType("tekst", str, _maak_tekst)
+
+
+class Feit(NamedTuple):
+    """One entry of a fact schema: (type, verplicht, omschrijving) plus a default for optional facts."""
+
+    type: FeitType
+    verplicht: bool
+    omschrijving: str
+    standaard: Any = None
+
+
+class FeitSchema:
+    """The declared facts of one rule, checked against the denylist when built."""
+
+    __slots__ = ("regel", "feiten", "_parsers", "_snel", "_aanvulling", "_aantal")
+
+    def __init__(self, regel: str, feiten: Mapping[str, Feit]) -> None:
+        for naam, feit in feiten.items():
+            controleer_feitnaam(regel, naam)
+            if not isinstance(feit, Feit) or not isinstance(feit.type, FeitType):
+                raise TypeError(f"regel {regel!r}: feit {naam!r} moet een Feit(type, verplicht, omschrijving) zijn")
+        self.regel = regel
+        self.feiten = dict(feiten)
+        self._parsers = {n: f.type.parser(n, f.verplicht, f.standaard) for n, f in feiten.items()}
+        # values of these exact classes need no checking at all: a date is a date, a bool a bool
+        self._snel = {n: f.type.python for n, f in feiten.items() if f.type.python in (date, bool)}
+        self._aanvulling = tuple((n, f.verplicht, f.standaard) for n, f in feiten.items())
+        self._aantal = len(feiten)
+
+    def lees(self, feiten: Mapping[str, Any]) -> dict[str, Any]:
+        """Typed facts, defaults filled in; raises `FeitFout` for anything wrong."""
+        if not isinstance(feiten, Mapping):
+            raise FeitFout("feiten", f"verwacht een dict met feiten, kreeg {_soort(feiten)}", regel=self.regel)
+        parsers = self._parsers
+        snel = self._snel
+        uit: dict[str, Any] = {}
+        try:
+            for naam, waarde in feiten.items():
+                if snel.get(naam) is waarde.__class__:
+                    uit[naam] = waarde
+                    continue
+                p = parsers.get(naam)
+                if p is None:
+                    raise self._onbekend(naam)
+                uit[naam] = p(waarde)
+            if len(uit) != self._aantal:
+                for naam, verplicht, standaard in self._aanvulling:
+                    if naam not in uit:
+                        if verplicht:
+                            raise FeitFout(naam, "ontbreekt (verplicht feit)")
+                        uit[naam] = standaard
+        except FeitFout as fout:
+            if fout.regel is None:
+                fout.regel = self.regel
+            raise
+        return uit
+
+    def _onbekend(self, naam: Any) -> FeitFout:
+        try:
+            controleer_feitnaam(self.regel, str(naam))
+        except VerbodenFeit:
+            return FeitFout(
+                str(naam), "verboden feit: nationaliteit, herkomst of een afgeleide daarvan is nooit een feit"
+            )
+        return FeitFout(
+            str(naam), f"onbekend feit voor regel {self.regel!r}; toegestaan: {', '.join(self.feiten)}"
+        )

@@ -1,0 +1,344 @@
+"""The ``trajecten`` command line (Typer). Errors are one clear line and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import SettingsError, load_settings
+from .definitie import DefinitieFout, INSTRUMENTEN_DIR, load_dir, parse_definitie, write_json_schema
+from .fouten import NietToegelaten, TrajectFout
+from .tijd import TZ, FixedClock, Offset, local_date
+
+app = typer.Typer(help="Trajectenengine Werk & Participatie", no_args_is_help=True, add_completion=False)
+instruments_app = typer.Typer(help="Instrumentdefinities bekijken en controleren", no_args_is_help=True)
+client_app = typer.Typer(help="Cliënten", no_args_is_help=True)
+taak_app = typer.Typer(help="Taken op de werklijst", no_args_is_help=True)
+app.add_typer(instruments_app, name="instruments")
+app.add_typer(client_app, name="client")
+app.add_typer(taak_app, name="taak")
+
+# wide enough for the summary tables when output goes to a file or a CI log
+out = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+_state: dict = {}
+
+
+@app.callback()
+def _main(database_url: Optional[str] = typer.Option(None, "--database-url", envvar="TRAJECTEN_DATABASE_URL",
+                                                    help="engine database (default sqlite:///trajecten.db)")):
+    _state["url"] = database_url
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]fout:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def clean_errors(fn):
+    """Turn the engine's refusals into one readable line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NietToegelaten as exc:
+            err.print(f"[bold red]niet toegelaten:[/] {exc}")
+            if exc.besluit is not None:
+                err.print(_uitleg(exc.besluit))
+            raise typer.Exit(2)
+        except (TrajectFout, DefinitieFout, SettingsError) as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def _uitleg(besluit) -> str:
+    fn = getattr(besluit, "uitleg", None)
+    return fn() if callable(fn) else json.dumps(besluit.to_json(), ensure_ascii=False, indent=2)
+
+
+def _engine(now: Optional[datetime] = None):
+    from .engine import Engine
+
+    settings = load_settings(**({"database_url": _state["url"]} if _state.get("url") else {}))
+    clock = FixedClock(now) if now else None
+    return Engine.open(settings.database_url, clock=clock, settings=settings)
+
+
+def _actor(door: Optional[str]) -> str:
+    return door or f"cli:{getpass.getuser()}"
+
+
+def _parse_moment(value: Optional[str], field: str) -> Optional[datetime]:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{field}: {value!r} is geen datum/tijd (JJJJ-MM-DD of JJJJ-MM-DDTHH:MM)")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TZ)
+        if len(value) == 10:
+            moment = moment.replace(hour=8)
+    return moment
+
+
+def _parse_date(value: Optional[str], field: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{field}: {value!r} is geen datum (JJJJ-MM-DD)")
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+@instruments_app.command("list")
+@clean_errors
+def instruments_list(map_: Path = typer.Option(INSTRUMENTEN_DIR, "--map", help="map met instrumentbestanden")):
+    """Alle instrumenten met hun regel en jaardoel."""
+    table = Table("instrument", "naam", "stappen", "regel", "jaardoel")
+    for name, (d, _) in load_dir(map_).items():
+        table.add_row(name, d.naam, str(len(d.stappen)), d.regel, str(d.jaardoel.aantal))
+    out.print(table)
+
+
+@instruments_app.command("show")
+@clean_errors
+def instruments_show(instrument: str, map_: Path = typer.Option(INSTRUMENTEN_DIR, "--map")):
+    """De stappen van één instrument: wanneer, wat en waarom."""
+    path = map_ / f"{instrument}.yaml"
+    if not path.exists():
+        fail(f"instrument: {instrument!r} bestaat niet; bekend: {', '.join(sorted(load_dir(map_)))}")
+    d = parse_definitie(path.read_text(encoding="utf-8"), path)
+    out.print(f"[bold]{d.naam}[/] ({d.instrument}) — regel {d.regel}, jaardoel {d.jaardoel.aantal}")
+    if d.omschrijving:
+        out.print(d.omschrijving)
+    table = Table("stap", "soort", "wanneer", "voorwaarde", "herhaling", "titel")
+    for s in d.stappen:
+        when = f"{s.anchor} {Offset.parse(s.offset).describe()}"
+        na = f"{s.na.stap} = {'/'.join(s.na.uitkomst)}" if s.na else ""
+        rep = ""
+        if s.herhaal:
+            rep = f"elke {Offset.parse(s.herhaal.elke).describe()}" + (f", max {s.herhaal.max}" if s.herhaal.max else "") + (
+                f", tot {s.herhaal.tot}" if s.herhaal.tot else "")
+        table.add_row(s.key, s.kind.value, when, na, rep, s.titel)
+    out.print(table)
+
+
+@instruments_app.command("validate")
+@clean_errors
+def instruments_validate(files: list[Path] = typer.Argument(None, help="bestanden (standaard: alle)")):
+    """Controleer instrumentbestanden; elke fout noemt bestand, stap en veld."""
+    paths = files or sorted(INSTRUMENTEN_DIR.glob("*.yaml"))
+    bad = 0
+    for p in paths:
+        try:
+            if not p.exists():
+                raise DefinitieFout(p, ["bestand bestaat niet"])
+            parse_definitie(p.read_text(encoding="utf-8"), p)
+            out.print(f"[green]ok[/]   {p}")
+        except DefinitieFout as exc:
+            bad += 1
+            err.print(f"[red]fout[/] {exc}", highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(2)
+
+
+@instruments_app.command("schema")
+def instruments_schema(uit: Path = typer.Option(Path("docs/instrument.schema.json"), "--uit")):
+    """Schrijf het JSON Schema van het instrumentformaat (voor editors)."""
+    write_json_schema(uit)
+    out.print(f"geschreven: {uit}")
+
+
+# --------------------------------------------------------------------------- clients and trajectories
+
+
+@client_app.command("toevoegen")
+@clean_errors
+def client_toevoegen(
+    bsn: str = typer.Option(..., prompt=True, hide_input=True, help="BSN (wordt niet getoond of gelogd)"),
+    naam: str = typer.Option(""),
+    geboortedatum: Optional[str] = typer.Option(None),
+    postcode: str = typer.Option(""),
+    gebied: str = typer.Option(""),
+    coach: str = typer.Option(""),
+    bijstand_sinds: Optional[str] = typer.Option(None),
+):
+    """Een cliënt toevoegen (het BSN wordt gecontroleerd met de elfproef)."""
+    cid = _engine().add_client(bsn, naam=naam, geboortedatum=_parse_date(geboortedatum, "geboortedatum"),
+                               postcode=postcode, gebied=gebied, coach=coach,
+                               bijstand_sinds=_parse_date(bijstand_sinds, "bijstand_sinds"))
+    out.print(f"cliënt {cid} toegevoegd")
+
+
+@app.command()
+@clean_errors
+def start(
+    instrument: str,
+    client: int = typer.Option(..., "--client", help="cliëntnummer"),
+    fact: list[str] = typer.Option([], "--fact", help="feit als naam=waarde (herhaalbaar)"),
+    door: Optional[str] = typer.Option(None, "--door", help="wie start het traject"),
+    overrule_reden: Optional[str] = typer.Option(None, "--overrule-reden",
+                                                 help="start ondanks afwijzing (alleen teamleider)"),
+    teamleider: bool = typer.Option(False, "--teamleider", help="ik ben teamleider en mag overrulen"),
+):
+    """Start een traject; de toegangsregel beslist en legt uit."""
+    feiten = {}
+    for item in fact:
+        if "=" not in item:
+            fail(f"--fact {item!r}: schrijf naam=waarde")
+        k, v = item.split("=", 1)
+        feiten[k.strip()] = v.strip()
+    res = _engine().start(instrument, client, feiten, actor=_actor(door), overrule_reden=overrule_reden,
+                          mag_overrulen=teamleider)
+    out.print(f"traject {res.traject_id} gestart ({res.status}, begint {res.start_datum}), {res.stappen} stappen gepland"
+              + (" — [yellow]toegang overruled[/]" if res.overruled else ""))
+    out.print(_uitleg(res.besluit))
+
+
+@app.command()
+@clean_errors
+def event(
+    traject: int,
+    naam: str,
+    datum: Optional[str] = typer.Option(None, "--date", "--datum", help="datum van de gebeurtenis (JJJJ-MM-DD)"),
+    door: Optional[str] = typer.Option(None, "--door"),
+):
+    """Leg een gebeurtenis vast (bv. werk_gestart); stappen die erop wachten worden (her)gepland."""
+    _engine().record_event(traject, naam, actor=_actor(door), datum=_parse_date(datum, "--date"))
+    out.print(f"gebeurtenis {naam} vastgelegd op traject {traject}")
+
+
+@app.command()
+@clean_errors
+def beeindig(traject: int, uitkomst: str = typer.Option(...), reden: str = typer.Option(...),
+             door: Optional[str] = typer.Option(None, "--door")):
+    """Beëindig een traject met de hand; wat nog gepland stond vervalt."""
+    _engine().end(traject, actor=_actor(door), uitkomst=uitkomst, reden=reden)
+    out.print(f"traject {traject} beëindigd ({uitkomst})")
+
+
+@taak_app.command("lijst")
+@clean_errors
+def taak_lijst(coach: Optional[str] = typer.Option(None), traject: Optional[int] = typer.Option(None)):
+    """Open taken, oudste eerst."""
+    eng = _engine()
+    table = Table("taak", "traject", "stap", "titel", "voor", "toegewezen aan")
+    for t in eng.open_tasks(traject_id=traject, assignee=coach):
+        table.add_row(str(t.id), str(t.traject_id), t.stap, t.titel, t.due_at.astimezone(TZ).strftime("%Y-%m-%d"),
+                      t.toegewezen_aan)
+    out.print(table)
+
+
+@taak_app.command("afronden")
+@clean_errors
+def taak_afronden(taak: int, uitkomst: Optional[str] = typer.Option(None), door: Optional[str] = typer.Option(None, "--door")):
+    """Rond een taak af (met uitkomst waar de stap erom vraagt)."""
+    _engine().complete_task(taak, actor=_actor(door), uitkomst=uitkomst)
+    out.print(f"taak {taak} afgerond")
+
+
+@app.command()
+@clean_errors
+def sweep(
+    now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is (JJJJ-MM-DDTHH:MM)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
+    json_: bool = typer.Option(False, "--json", help="tellingen als JSON"),
+):
+    """Voer alle stappen uit die nu aan de beurt zijn (in batches)."""
+    moment = _parse_moment(now, "--now")
+    res = _engine(moment).sweep(moment, batch_size=batch_size)
+    if json_:
+        out.print_json(data=res.as_dict())
+    else:
+        out.print(f"uitgevoerd {res.uitgevoerd}, overgeslagen {res.overgeslagen}, geannuleerd {res.geannuleerd}, "
+                  f"opnieuw geprobeerd {res.mislukt}, incidenten {res.incidenten}, te laat {res.te_laat} "
+                  f"({res.batches} batches, {res.seconden:.2f} s)")
+
+
+@app.command()
+@clean_errors
+def timeline(traject: int):
+    """De tijdlijn van een traject: geplande en uitgevoerde stappen, taken en gebeurtenissen."""
+    tl = _engine().timeline(traject)
+    tr = tl["traject"]
+    out.print(f"[bold]traject {tr.id}[/] {tr.instrument} v{tr.definitie_versie} — {tr.status}"
+              + (f", uitkomst {tr.uitkomst}" if tr.uitkomst else "") + f", start {tr.start_datum}")
+    table = Table("wanneer", "stap", "#", "soort", "status", "uitkomst", "te laat", "reden")
+    for s in tl["stappen"]:
+        late = "" if s.te_laat_s is None else _duur(s.te_laat_s)
+        table.add_row(s.due_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M"), s.stap, str(s.volgnr), s.kind, s.status,
+                      s.uitkomst or "", late, s.reden or "")
+    out.print(table)
+    ev = Table("op", "gebeurtenis", "door", "details")
+    for e in tl["gebeurtenissen"]:
+        detail = ", ".join(f"{k}={v}" for k, v in (e.payload or {}).items() if k not in ("besluit",) and not isinstance(v, (dict, list)))
+        if e.regel:
+            detail = f"regel {e.regel} {e.regel_versie}; " + detail
+        ev.add_row(e.op.astimezone(TZ).strftime("%Y-%m-%d %H:%M"), e.type, e.actor, detail[:120])
+    out.print(ev)
+
+
+def _duur(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} u"
+    return f"{seconds / 86400:.1f} d"
+
+
+@app.command()
+@clean_errors
+def incidenten():
+    """Stappen waarvan de pogingen op zijn: die wachten op een mens."""
+    import sqlalchemy as sa
+
+    from .models import Incident
+
+    eng = _engine()
+    t = Incident.__table__
+    with eng.db.connect() as conn:
+        rows = conn.execute(sa.select(t).where(t.c.opgelost_op.is_(None)).order_by(t.c.id)).all()
+    table = Table("incident", "traject", "stap-id", "pogingen", "fout")
+    for r in rows:
+        table.add_row(str(r.id), str(r.traject_id), str(r.stap_id), str(r.pogingen), r.fout[:100])
+    out.print(table if rows else "geen open incidenten")
+
+
+@app.command()
+@clean_errors
+def demo(
+    db: Path = typer.Option(Path("demo.db"), "--db", help="SQLite-bestand (wordt opnieuw aangemaakt)"),
+    clienten: int = typer.Option(3000, "--clienten", min=50, help="aantal cliënten"),
+    maanden: int = typer.Option(12, "--maanden", min=1, max=36),
+    seed: int = typer.Option(2026, "--seed"),
+):
+    """Maak een demo-caseload en simuleer maanden aan trajecten; toont een overzicht per instrument."""
+    from .demo import print_summary, run_demo
+
+    summary = run_demo(db, clienten=clienten, maanden=maanden, seed=seed, console=out)
+    print_summary(summary, out)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

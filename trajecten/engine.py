@@ -1,0 +1,402 @@
+"""The engine: one object that holds the database, the clock, the definitions and the rules, and
+offers the operations staff and flows perform (start, record an event, complete a task, end, sweep).
+Prefect flows, the embedded scheduler, the CLI and the web pages all call these same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine as SAEngine
+
+from . import runner
+from .bsn import valideer_bsn
+from .config import Settings, load_settings
+from .db import is_postgres, make_engine, migrate
+from .definitie import INSTRUMENTEN_DIR, FeitType, StapSoort
+from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
+from .planner import PlanContext, anchor_date, as_date
+from .regelhaak import RegelsHook, RuleHook
+from .register import Compiled, DefinitionRegister
+from .runner import RetryPolicy, SweepResult, follow_ups, step_row
+from .tijd import TZ, Clock, SystemClock, WerkdagKalender, local_date
+
+S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
+                 Client.__table__)
+
+
+@dataclass(frozen=True)
+class StartResultaat:
+    traject_id: int
+    status: str
+    start_datum: date
+    stappen: int
+    besluit: Any  # the eligibility decision (regels.Decision)
+    overruled: bool
+
+
+class Engine:
+    def __init__(
+        self,
+        db: SAEngine,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+        rules: RuleHook | None = None,
+        instrument_dir: Path = INSTRUMENTEN_DIR,
+    ):
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.settings = settings or load_settings()
+        self.rules = rules or RegelsHook()
+        self.register = DefinitionRegister(db, self.clock, instrument_dir)
+        s = self.settings
+        kalender = WerkdagKalender(
+            tellen_mee=frozenset(x.strip() for x in s.feestdagen_tellen_mee.split(",") if x.strip()),
+            extra_vrije_dagen=frozenset(date.fromisoformat(x.strip()) for x in s.extra_vrije_dagen.split(",") if x.strip()),
+        )
+        self.plan_context = PlanContext(kalender, time.fromisoformat(s.dagstart))
+        self.retry_policy = RetryPolicy(s.retry_start_s, s.retry_max_s, s.max_pogingen)
+        self.is_postgres = is_postgres(db)
+
+    @classmethod
+    def open(cls, url: str | None = None, clock: Clock | None = None, settings: Settings | None = None,
+             **kwargs) -> "Engine":
+        """Connect, create/upgrade the schema and load the instrument definitions."""
+        settings = settings or load_settings()
+        eng = cls(make_engine(url or settings.database_url), clock=clock, settings=settings, **kwargs)
+        migrate(eng.db)
+        eng.register.sync()
+        return eng
+
+    # ------------------------------------------------------------------ clients
+
+    def add_client(self, bsn: str, *, naam: str = "", geboortedatum: date | None = None, postcode: str = "",
+                   gebied: str = "", coach: str = "", bijstand_sinds: date | None = None) -> int:
+        bsn = valideer_bsn(bsn)
+        with self.db.begin() as conn:
+            if conn.execute(sa.select(C.c.id).where(C.c.bsn == bsn)).first():
+                raise OngeldigeInvoer("bsn", "er bestaat al een cliënt met dit BSN")
+            return conn.execute(C.insert().values(
+                bsn=bsn, naam=naam, geboortedatum=geboortedatum, postcode=postcode, gebied=gebied, coach=coach,
+                bijstand_sinds=bijstand_sinds, aangemaakt_op=self.clock.now(),
+            )).inserted_primary_key[0]
+
+    def _client(self, conn, client_id: int):
+        row = conn.execute(sa.select(C).where(C.c.id == client_id)).first()
+        if row is None:
+            raise NietGevonden(f"cliënt {client_id} bestaat niet")
+        return row
+
+    # ------------------------------------------------------------------ facts and eligibility
+
+    def parse_feiten(self, compiled: Compiled, raw: dict[str, Any]) -> dict[str, Any]:
+        """Check and type the facts given for a trajectory; JSON-ready values (dates as ISO text)."""
+        declared = compiled.definitie.feiten
+        out: dict[str, Any] = {}
+        for name, value in raw.items():
+            spec = declared.get(name)
+            if spec is None:
+                known = ", ".join(sorted(declared)) or "(geen)"
+                raise OngeldigeInvoer(f"feit {name}", f"is geen feit van {compiled.definitie.instrument}; bekend: {known}")
+            out[name] = _typed(name, spec.type, value)
+        for name, spec in declared.items():
+            if spec.verplicht and out.get(name) is None:
+                raise OngeldigeInvoer(f"feit {name}", f"verplicht voor {compiled.definitie.instrument} ({spec.omschrijving})")
+        return out
+
+    def rule_facts(self, client_row, feiten: dict[str, Any]) -> dict[str, Any]:
+        merged = {"geboortedatum": client_row.geboortedatum, "bijstand_sinds": client_row.bijstand_sinds}
+        merged.update(feiten)
+        return merged
+
+    def toegang(self, instrument: str, client_id: int, feiten: dict[str, Any], peildatum: date | None = None):
+        """The eligibility decision for starting ``instrument`` for a client (nothing is written)."""
+        compiled = self.register.current(instrument)
+        typed = self.parse_feiten(compiled, feiten)
+        with self.db.connect() as conn:
+            client = self._client(conn, client_id)
+        return self._decide_toegang(compiled, client, typed, peildatum or local_date(self.clock.now()))
+
+    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date):
+        try:
+            return self.rules.decide(compiled.definitie.regel, self.rule_facts(client, typed), peildatum)
+        except ValueError as exc:  # bad or missing facts for the rule
+            veld = getattr(exc, "veld", "feiten")
+            raise OngeldigeInvoer(f"feit {veld}" if veld != "feiten" else veld, str(getattr(exc, "reden", exc))) from None
+
+    # ------------------------------------------------------------------ start
+
+    def start(self, instrument: str, client_id: int, feiten: dict[str, Any] | None = None, *, actor: str,
+              overrule_reden: str | None = None, mag_overrulen: bool = False) -> StartResultaat:
+        """Start a trajectory: check eligibility (refuse with the reasons, unless a person allowed to
+        overrule gives a reason), write the trajectory and its planned steps."""
+        if not actor:
+            raise OngeldigeInvoer("actor", "wie start het traject?")
+        compiled = self.register.current(instrument)
+        typed = self.parse_feiten(compiled, feiten or {})
+        now = self.clock.now()
+        today = local_date(now)
+        with self.db.begin() as conn:
+            client = self._client(conn, client_id)
+            besluit = self._decide_toegang(compiled, client, typed, today)
+            overruled = False
+            if not besluit.uitkomst:
+                if overrule_reden is None:
+                    raise NietToegelaten(f"{instrument}: niet toegelaten", besluit)
+                if not mag_overrulen:
+                    raise NietToegelaten(f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
+                if not overrule_reden.strip():
+                    raise OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
+                overruled = True
+            start = today
+            defn = compiled.definitie
+            if defn.begin is not None:
+                from .definitie import Stap  # local: build a throwaway step to reuse anchoring
+                probe = Stap(key="begin", kind=StapSoort.notify, titel="begin", anchor=defn.begin.anchor,
+                             offset=defn.begin.offset)
+                ad = anchor_date(probe, today, typed)
+                if ad is not None:
+                    from .tijd import Offset
+                    start = Offset.parse(defn.begin.offset).apply(ad, self.plan_context.kalender)
+                    if defn.begin.niet_eerder_dan_vandaag:
+                        start = max(start, today)
+            status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
+            tid = conn.execute(T.insert().values(
+                client_id=client_id, instrument=instrument, definitie_versie=compiled.versie, status=status,
+                start_datum=start, feiten=typed, gestart_door=actor, aangemaakt_op=now,
+            )).inserted_primary_key[0]
+            rows = []
+            for st in compiled.at_start:
+                ad = anchor_date(st, start, typed)
+                if ad is not None:
+                    rows.append(step_row(tid, st, max(self.plan_context.due(st, ad), now), 0))
+            if rows:
+                conn.execute(S.insert(), rows)
+            events = [
+                _ev(tid, client_id, "toegang_besluit", actor, now, besluit.to_json(), regel=defn.regel,
+                    versie=besluit.versie),
+                _ev(tid, client_id, "traject_gestart", actor, now,
+                    {"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
+                     "status": status, "stappen": len(rows)}),
+            ]
+            if overruled:
+                events.insert(1, _ev(tid, client_id, "toegang_overruled", actor, now, {"reden": overrule_reden}))
+            conn.execute(E.insert(), events)
+        return StartResultaat(tid, status, start, len(rows), besluit, overruled)
+
+    # ------------------------------------------------------------------ events, tasks, end
+
+    def _traject(self, conn, traject_id: int, lock: bool = True):
+        q = sa.select(T).where(T.c.id == traject_id)
+        if lock and self.is_postgres:
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is None:
+            raise NietGevonden(f"traject {traject_id} bestaat niet")
+        return row
+
+    def record_event(self, traject_id: int, event: str, *, actor: str, datum: date | None = None,
+                     payload: dict | None = None) -> None:
+        """Record an event (e.g. ``werk_gestart`` on a date): sets its fact, re-plans the steps anchored
+        on it, cancels the steps it cancels, satisfies the steps waiting for it."""
+        now = self.clock.now()
+        datum = datum or local_date(now)
+        with self.db.begin() as conn:
+            tr = self._traject(conn, traject_id)
+            if tr.status == TrajectStatus.beeindigd.value:
+                raise OngeldigeToestand(f"traject {traject_id} is al beëindigd")
+            compiled = self.register.get(tr.instrument, tr.definitie_versie)
+            spec = compiled.definitie.gebeurtenissen.get(event)
+            if spec is None:
+                known = ", ".join(sorted(compiled.definitie.gebeurtenissen)) or "(geen)"
+                raise OngeldigeInvoer("event", f"{event!r} hoort niet bij {tr.instrument}; bekend: {known}")
+            feiten = dict(tr.feiten or {})
+            values: dict[str, Any] = {}
+            if spec.zet_feit:
+                feiten[spec.zet_feit] = datum.isoformat()
+                values["feiten"] = feiten
+            if spec.uitkomst:
+                values["uitkomst"] = spec.uitkomst
+            if values:
+                conn.execute(T.update().where(T.c.id == traject_id).values(**values))
+            events = [_ev(traject_id, tr.client_id, event, actor, now, payload or {}, datum=datum)]
+            # cancel what this event makes pointless
+            for st in compiled.cancelled_by.get(event, ()):
+                n = conn.execute(S.update().where(S.c.traject_id == traject_id, S.c.stap == st.key,
+                                                  S.c.status == StapStatus.gepland.value)
+                                 .values(status=StapStatus.geannuleerd.value, reden=f"vervallen door {event}",
+                                         uitgevoerd_op=now)).rowcount
+                if n:
+                    events.append(_ev(traject_id, tr.client_id, "stap_geannuleerd", actor, now,
+                                      {"stap": st.key, "reden": f"vervallen door {event}"}))
+            # (re)plan steps anchored on this event or on the fact it sets
+            for st in compiled.on_event.get(event, ()):
+                if event in st.vervalt_bij:
+                    continue
+                ad = datum if st.anchor_kind == "event" else anchor_date(st, tr.start_datum, feiten)
+                if ad is None:
+                    continue
+                self._plan_or_move(conn, traject_id, st, max(self.plan_context.due(st, ad), now))
+            # satisfy the steps waiting for this event
+            for st in compiled.waiting_for.get(event, ()):
+                n = conn.execute(S.update().where(S.c.traject_id == traject_id, S.c.stap == st.key,
+                                                  S.c.status == StapStatus.gepland.value)
+                                 .values(status=StapStatus.uitgevoerd.value, uitkomst="ontvangen", uitgevoerd_op=now,
+                                         te_laat_s=0, reden=f"{event} ontvangen")).rowcount
+                if n:
+                    rows = _not_before(follow_ups(self.plan_context, compiled, st, "ontvangen", datum, traject_id,
+                                                  tr.start_datum, feiten), now)
+                    runner.insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
+            conn.execute(E.insert(), events)
+            if spec.beeindigt:
+                self._end(conn, tr, actor, spec.uitkomst or tr.uitkomst or compiled.definitie.uitkomsten[-1],
+                          f"gebeurtenis {event}", now, datum)
+
+    def _plan_or_move(self, conn, traject_id: int, st, due: datetime) -> None:
+        existing = conn.execute(sa.select(S.c.id, S.c.status).where(
+            S.c.traject_id == traject_id, S.c.stap == st.key, S.c.volgnr == 0)).first()
+        if existing is None:
+            conn.execute(S.insert().values(**step_row(traject_id, st, due, 0)))
+        elif existing.status == StapStatus.gepland.value:
+            conn.execute(S.update().where(S.c.id == existing.id).values(due_at=due))
+        # a step that already fired is history: it is not re-fired
+
+    def complete_task(self, taak_id: int, *, actor: str, uitkomst: str | None = None, toelichting: str = "") -> None:
+        """Close a task (with an outcome where the step asks for one) and plan the steps that follow it."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            q = sa.select(K).where(K.c.id == taak_id)
+            if self.is_postgres:
+                q = q.with_for_update()
+            task = conn.execute(q).first()
+            if task is None:
+                raise NietGevonden(f"taak {taak_id} bestaat niet")
+            if task.status != TaakStatus.open.value:
+                raise OngeldigeToestand(f"taak {taak_id} is al {task.status}")
+            tr = self._traject(conn, task.traject_id)
+            compiled = self.register.get(tr.instrument, tr.definitie_versie)
+            st = compiled.steps[task.stap]
+            if st.uitkomsten:
+                if uitkomst not in st.uitkomsten:
+                    raise OngeldigeInvoer("uitkomst", f"kies een van {', '.join(st.uitkomsten)}")
+            elif uitkomst:
+                raise OngeldigeInvoer("uitkomst", f"taak {st.key} kent geen uitkomsten")
+            conn.execute(K.update().where(K.c.id == taak_id).values(
+                status=TaakStatus.afgerond.value, uitkomst=uitkomst, gesloten_door=actor, gesloten_op=now))
+            conn.execute(S.update().where(S.c.id == task.stap_id).values(uitkomst=uitkomst))
+            values: dict[str, Any] = {}
+            feiten = dict(tr.feiten or {})
+            if st.zet_uitkomst and uitkomst:
+                values["uitkomst"] = uitkomst
+            if uitkomst in st.zet_feit:
+                feiten[st.zet_feit[uitkomst]] = local_date(now).isoformat()
+                values["feiten"] = feiten
+            if values:
+                conn.execute(T.update().where(T.c.id == tr.id).values(**values))
+            conn.execute(E.insert().values(**_ev(tr.id, tr.client_id, "taak_afgerond", actor, now,
+                                                 {"taak": taak_id, "stap": st.key, "uitkomst": uitkomst,
+                                                  "toelichting": toelichting})))
+            rows = _not_before(follow_ups(self.plan_context, compiled, st, uitkomst, local_date(now), tr.id,
+                                          tr.start_datum, feiten), now)
+            runner.insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
+
+    def end(self, traject_id: int, *, actor: str, uitkomst: str, reden: str) -> None:
+        """End a trajectory by hand: what is left is cancelled, open tasks lapse."""
+        now = self.clock.now()
+        with self.db.begin() as conn:
+            tr = self._traject(conn, traject_id)
+            if tr.status == TrajectStatus.beeindigd.value:
+                raise OngeldigeToestand(f"traject {traject_id} is al beëindigd")
+            compiled = self.register.get(tr.instrument, tr.definitie_versie)
+            if uitkomst not in compiled.definitie.uitkomsten:
+                raise OngeldigeInvoer("uitkomst", f"kies een van {', '.join(compiled.definitie.uitkomsten)}")
+            if not reden.strip():
+                raise OngeldigeInvoer("reden", "geef een reden")
+            self._end(conn, tr, actor, uitkomst, reden, now, local_date(now))
+
+    def _end(self, conn, tr, actor, uitkomst, reden, now, datum) -> None:
+        conn.execute(T.update().where(T.c.id == tr.id).values(
+            status=TrajectStatus.beeindigd.value, uitkomst=uitkomst, eind_datum=datum))
+        n = conn.execute(S.update().where(S.c.traject_id == tr.id, S.c.status == StapStatus.gepland.value)
+                         .values(status=StapStatus.geannuleerd.value, reden="traject beëindigd",
+                                 uitgevoerd_op=now)).rowcount
+        conn.execute(K.update().where(K.c.traject_id == tr.id, K.c.status == TaakStatus.open.value)
+                     .values(status=TaakStatus.vervallen.value, gesloten_door=actor, gesloten_op=now))
+        conn.execute(E.insert().values(**_ev(tr.id, tr.client_id, "traject_beeindigd", actor, now,
+                                             {"uitkomst": uitkomst, "reden": reden, "geannuleerd": n})))
+
+    # ------------------------------------------------------------------ sweep and reading
+
+    def sweep(self, now: datetime | None = None, **kwargs) -> SweepResult:
+        return runner.fire_due(self, now, **kwargs)
+
+    def timeline(self, traject_id: int) -> dict[str, Any]:
+        with self.db.connect() as conn:
+            tr = self._traject(conn, traject_id, lock=False)
+            steps = conn.execute(sa.select(S).where(S.c.traject_id == traject_id)
+                                 .order_by(S.c.due_at, S.c.id)).all()
+            events = conn.execute(sa.select(E).where(E.c.traject_id == traject_id).order_by(E.c.id)).all()
+            tasks = conn.execute(sa.select(K).where(K.c.traject_id == traject_id).order_by(K.c.id)).all()
+        return {"traject": tr, "stappen": steps, "gebeurtenissen": events, "taken": tasks}
+
+    def open_tasks(self, traject_id: int | None = None, assignee: str | None = None):
+        q = sa.select(K).where(K.c.status == TaakStatus.open.value).order_by(K.c.due_at, K.c.id)
+        if traject_id is not None:
+            q = q.where(K.c.traject_id == traject_id)
+        if assignee is not None:
+            q = q.where(K.c.toegewezen_aan == assignee)
+        with self.db.connect() as conn:
+            return conn.execute(q).all()
+
+
+def _not_before(rows: list[dict], now: datetime) -> list[dict]:
+    """Steps planned by a person's action are never due before that action: a follow-up planned
+    "+0d" at 14:00 is due at 14:00, not at 08:00, so its lateness measures the engine, not the plan."""
+    for row in rows:
+        if row["due_at"] < now:
+            row["due_at"] = now
+    return rows
+
+
+def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None, regel=None, versie=None) -> dict:
+    return {"traject_id": traject_id, "client_id": client_id, "stap_id": None, "type": type_, "actor": actor,
+            "op": now, "datum": datum, "payload": runner._jsonable(payload), "regel": regel, "regel_versie": versie}
+
+
+def _typed(name: str, kind: FeitType, value: Any) -> Any:
+    """A fact value checked against its declared type, JSON-ready."""
+    field = f"feit {name}"
+    if value is None or value == "":
+        return None
+    try:
+        if kind is FeitType.date:
+            return as_date(value).isoformat()
+        if kind is FeitType.int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if kind is FeitType.decimal:
+            d = Decimal(str(value))
+            if not d.is_finite():
+                raise ValueError
+            return str(d)
+        if kind is FeitType.bool:
+            if isinstance(value, bool):
+                return value
+            v = str(value).strip().lower()
+            if v in ("true", "ja", "1", "yes", "waar"):
+                return True
+            if v in ("false", "nee", "0", "no", "onwaar"):
+                return False
+            raise ValueError
+        return str(value)
+    except (ValueError, TypeError, InvalidOperation):
+        expected = {"date": "een datum JJJJ-MM-DD", "int": "een geheel getal", "decimal": "een getal",
+                    "bool": "ja of nee", "text": "tekst"}[kind.value]
+        raise OngeldigeInvoer(field, f"{str(value)[:40]!r} is geen {expected}") from None

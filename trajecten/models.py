@@ -1,0 +1,197 @@
+"""The engine's tables (SQLModel). The schema is created and upgraded by Alembic (``migrations/``).
+
+Timers are rows: a :class:`GeplandeStap` with ``due_at`` is a step waiting to fire. Every change to a
+trajectory is a :class:`Gebeurtenis` (append-only). Datetimes are stored in UTC and come back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; a naive datetime is refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give a timezone")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class TrajectStatus(StrEnum):
+    gepland = "gepland"  # begins later (e.g. WW end date - 6 months)
+    actief = "actief"
+    beeindigd = "beeindigd"
+
+
+class StapStatus(StrEnum):
+    gepland = "gepland"  # waiting for due_at
+    uitgevoerd = "uitgevoerd"  # fired
+    overgeslagen = "overgeslagen"  # fired but no longer made sense (reason recorded)
+    geannuleerd = "geannuleerd"  # cancelled before it was due
+    incident = "incident"  # failed too often: a person must look
+
+
+class TaakStatus(StrEnum):
+    open = "open"
+    afgerond = "afgerond"
+    vervallen = "vervallen"
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "client"
+    id: int | None = Field(default=None, primary_key=True)
+    bsn: str = Field(max_length=9, unique=True, description="validated with the 11-test; never logged")
+    naam: str = Field(default="", max_length=200)
+    geboortedatum: date | None = None
+    postcode: str = Field(default="", max_length=7)
+    gebied: str = Field(default="", max_length=50, index=True)
+    coach: str = Field(default="", max_length=100, index=True)
+    bijstand_sinds: date | None = None
+    aangemaakt_op: datetime = _ts()
+
+
+class InstrumentVersie(SQLModel, table=True):
+    __tablename__ = "instrument_versie"
+    __table_args__ = (sa.UniqueConstraint("instrument", "versie"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instrument: str = Field(max_length=50)
+    versie: int
+    hash: str = Field(max_length=64)
+    inhoud: str = Field(sa_column=Column(sa.Text, nullable=False))
+    geladen_op: datetime = _ts()
+
+
+class Traject(SQLModel, table=True):
+    __tablename__ = "traject"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    instrument: str = Field(max_length=50, index=True)
+    definitie_versie: int
+    status: str = Field(default=TrajectStatus.actief.value, max_length=12, index=True)
+    uitkomst: str | None = Field(default=None, max_length=50)
+    start_datum: date
+    eind_datum: date | None = None
+    feiten: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    gestart_door: str = Field(max_length=100)
+    aangemaakt_op: datetime = _ts()
+
+
+class GeplandeStap(SQLModel, table=True):
+    """A timer: one occurrence of one step of one trajectory."""
+
+    __tablename__ = "geplande_stap"
+    __table_args__ = (
+        sa.UniqueConstraint("traject_id", "stap", "volgnr", name="uq_stap_once"),
+        # The sweep reads only planned rows by due time: a partial index keeps that O(batch)
+        # however many fired rows pile up.
+        sa.Index(
+            "ix_stap_due",
+            "due_at",
+            postgresql_where=sa.text("status = 'gepland'"),
+            sqlite_where=sa.text("status = 'gepland'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    traject_id: int = Field(foreign_key="traject.id", index=True)
+    stap: str = Field(max_length=50)
+    volgnr: int = 0
+    kind: str = Field(max_length=12)
+    due_at: datetime = _ts()
+    status: str = Field(default=StapStatus.gepland.value, max_length=12)
+    pogingen: int = 0
+    laatste_fout: str | None = Field(default=None, sa_column=Column(sa.Text))
+    uitgevoerd_op: datetime | None = _ts(nullable=True)
+    te_laat_s: int | None = Field(default=None, description="lateness in seconds when it fired")
+    uitkomst: str | None = Field(default=None, max_length=50)
+    reden: str | None = Field(default=None, max_length=300)
+
+
+class Gebeurtenis(SQLModel, table=True):
+    """Append-only: who did what, when, why (rule and version where a rule decided)."""
+
+    __tablename__ = "gebeurtenis"
+    id: int | None = Field(default=None, primary_key=True)
+    traject_id: int | None = Field(default=None, foreign_key="traject.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    stap_id: int | None = Field(default=None)
+    type: str = Field(max_length=50)
+    actor: str = Field(max_length=100)
+    op: datetime = _ts()  # when it was recorded (clock)
+    datum: date | None = None  # business date (e.g. the day work started)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    regel: str | None = Field(default=None, max_length=80)
+    regel_versie: str | None = Field(default=None, max_length=80)
+
+
+class Taak(SQLModel, table=True):
+    __tablename__ = "taak"
+    __table_args__ = (sa.Index("ix_taak_open", "toegewezen_aan", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    traject_id: int = Field(foreign_key="traject.id", index=True)
+    stap_id: int = Field(unique=True)
+    stap: str = Field(max_length=50)
+    titel: str = Field(max_length=200)
+    rol: str = Field(max_length=20)
+    toegewezen_aan: str = Field(default="", max_length=100)
+    due_at: datetime = _ts()
+    status: str = Field(default=TaakStatus.open.value, max_length=12)
+    uitkomst: str | None = Field(default=None, max_length=50)
+    aangemaakt_op: datetime = _ts()
+    gesloten_door: str | None = Field(default=None, max_length=100)
+    gesloten_op: datetime | None = _ts(nullable=True)
+
+
+class Incident(SQLModel, table=True):
+    """A step whose retries ran out: a person fixes the cause and retries it."""
+
+    __tablename__ = "incident"
+    id: int | None = Field(default=None, primary_key=True)
+    stap_id: int = Field(index=True)
+    traject_id: int = Field(index=True)
+    fout: str = Field(sa_column=Column(sa.Text, nullable=False))
+    pogingen: int
+    aangemaakt_op: datetime = _ts()
+    opgelost_door: str | None = Field(default=None, max_length=100)
+    opgelost_op: datetime | None = _ts(nullable=True)
+
+
+class Uitbetaling(SQLModel, table=True):
+    """A payout proposed by a rule. One row per (trajectory, part): the idempotency key is unique."""
+
+    __tablename__ = "uitbetaling"
+    id: int | None = Field(default=None, primary_key=True)
+    sleutel: str = Field(max_length=120, unique=True, description="idempotency key: traject/regel/deel")
+    traject_id: int = Field(foreign_key="traject.id", index=True)
+    deel: int
+    bedrag: Decimal = Field(sa_column=Column(sa.Numeric(12, 2), nullable=False))
+    opeisbaar_op: date
+    status: str = Field(default="voorgesteld", max_length=12, index=True)
+    regel: str = Field(max_length=80)
+    regel_versie: str = Field(max_length=80)
+    voorgesteld_door: str = Field(max_length=100)
+    voorgesteld_op: datetime = _ts()

@@ -1,0 +1,36 @@
+"""The rule hook: how the engine asks the rules module (``regels``) for a decision.
+
+The engine hands a rule only the facts that rule declares (so a rule can never see more than it
+asked for, and nationality or origin are never among them: see ``regels``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Protocol
+
+
+class RuleHook(Protocol):
+    def decide(self, regel: str, feiten: dict[str, Any], peildatum: date) -> Any:
+        """A decision object with .uitkomst, .versie, .betalingen, .redenen, .to_json()."""
+
+    def known(self, regel: str) -> bool: ...
+
+
+class RegelsHook:
+    """The default hook: the ``regels`` package."""
+
+    def __init__(self):
+        import regels
+
+        self._regels = regels
+
+    def known(self, regel: str) -> bool:
+        return regel in self._regels.RULES
+
+    def fact_names(self, regel: str) -> set[str]:
+        return set(self._regels.RULES[regel].feiten)
+
+    def decide(self, regel: str, feiten: dict[str, Any], peildatum: date):
+        wanted = self.fact_names(regel)
+        return self._regels.beslis(regel, {k: v for k, v in feiten.items() if k in wanted}, peildatum)

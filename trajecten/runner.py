@@ -1,0 +1,458 @@
+"""The sweep: fire due steps in batches, each at most once.
+
+``fire_due`` claims due steps (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several sweepers share the
+work; SQLite: one writer at a time via ``BEGIN IMMEDIATE``), fires them, records an event with the
+lateness, plans what follows, and commits once per batch. A step that raises is retried with
+exponential backoff; when its attempts run out it becomes an incident for a person. All SQL of the
+hot path is in this module.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .definitie import Stap, StapSoort
+from .models import GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling, Client
+from .planner import anchor_date, as_date
+from .tijd import TZ
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+S = GeplandeStap.__table__
+T = Traject.__table__
+E = Gebeurtenis.__table__
+K = Taak.__table__
+I = Incident.__table__
+U = Uitbetaling.__table__
+C = Client.__table__
+
+SWEEP_ACTOR = "systeem:sweep"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failing step is retried: delays double from ``start_s`` up to ``max_s``."""
+
+    start_s: int = 60
+    max_s: int = 3600
+    max_pogingen: int = 5
+
+    def delay(self, pogingen: int) -> timedelta:
+        return timedelta(seconds=min(self.start_s * (2 ** max(pogingen - 1, 0)), self.max_s))
+
+
+@dataclass
+class SweepResult:
+    uitgevoerd: int = 0
+    overgeslagen: int = 0
+    geannuleerd: int = 0
+    mislukt: int = 0
+    incidenten: int = 0
+    te_laat: int = 0
+    max_te_laat_s: int = 0
+    batches: int = 0
+    per_soort: Counter = field(default_factory=Counter)
+    betalingen_voorgesteld: int = 0
+    seconden: float = 0.0
+
+    @property
+    def verwerkt(self) -> int:
+        return self.uitgevoerd + self.overgeslagen + self.geannuleerd
+
+    def add(self, other: "SweepResult") -> None:
+        for name in ("uitgevoerd", "overgeslagen", "geannuleerd", "mislukt", "incidenten", "te_laat", "batches",
+                     "betalingen_voorgesteld"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.max_te_laat_s = max(self.max_te_laat_s, other.max_te_laat_s)
+        self.per_soort.update(other.per_soort)
+        self.seconden += other.seconden
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "uitgevoerd": self.uitgevoerd, "overgeslagen": self.overgeslagen, "geannuleerd": self.geannuleerd,
+            "mislukt": self.mislukt, "incidenten": self.incidenten, "te_laat": self.te_laat,
+            "max_te_laat_s": self.max_te_laat_s, "batches": self.batches,
+            "betalingen_voorgesteld": self.betalingen_voorgesteld, "per_soort": dict(self.per_soort),
+            "seconden": round(self.seconden, 3),
+        }
+
+
+class _Out:
+    """What firing one step produces; merged into the batch only when the step succeeded."""
+
+    __slots__ = ("status", "uitkomst", "reden", "events", "steps", "tasks", "payouts", "traject", "end")
+
+    def __init__(self):
+        self.status = StapStatus.uitgevoerd.value
+        self.uitkomst: str | None = None
+        self.reden: str | None = None
+        self.events: list[dict] = []
+        self.steps: list[dict] = []
+        self.tasks: list[dict] = []
+        self.payouts: list[dict] = []
+        self.traject: dict | None = None
+        self.end = False
+
+
+def _claim(conn, now: datetime, limit: int, pg: bool):
+    q = (
+        sa.select(
+            S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, S.c.due_at, S.c.pogingen,
+            T.c.instrument, T.c.definitie_versie, T.c.status.label("tstatus"), T.c.client_id, T.c.start_datum,
+        )
+        .join(T, T.c.id == S.c.traject_id)
+        .where(S.c.status == StapStatus.gepland.value, S.c.due_at <= now)
+        .order_by(S.c.due_at, S.c.id)
+        .limit(limit)
+    )
+    if pg:
+        q = q.with_for_update(skip_locked=True, of=S)
+    return conn.execute(q).all()
+
+
+def insert_ignore(conn, table, rows: list[dict], index: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING (both dialects): re-planning the same occurrence is a no-op."""
+    if not rows:
+        return
+    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=index), rows)
+
+
+class _BatchData:
+    """Look-ups a batch needs beyond the claimed rows, fetched with one query each, only when needed."""
+
+    def __init__(self, conn, rows, engine: "Engine"):
+        self.conn, self.engine = conn, engine
+        self.compiled = {}
+        need_facts, need_tasks, need_coach, need_state, need_planned, need_prior = set(), set(), set(), set(), set(), set()
+        for r in rows:
+            c = self._compiled(r)
+            st = c.steps.get(r.stap)
+            if st is None:
+                continue
+            k = st.kind
+            if k in (StapSoort.decision, StapSoort.payout) or (st.herhaal and st.herhaal.tot) or any(
+                f.anchor_kind == "feit" for f in c.after.get(st.key, ())
+            ):
+                need_facts.add(r.traject_id)
+            if k is StapSoort.payout:
+                need_prior.add(r.traject_id)
+            if k is StapSoort.reminder and st.herinnert_aan:
+                need_tasks.add(r.traject_id)
+            if k in (StapSoort.task, StapSoort.reminder, StapSoort.notify):
+                need_coach.add(r.traject_id)
+            if k is StapSoort.end:
+                need_state.add(r.traject_id)
+            if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:"):
+                need_planned.add(r.traject_id)
+        self.facts: dict[int, dict] = {}
+        if need_facts:
+            for row in conn.execute(
+                sa.select(T.c.id, T.c.feiten, C.c.geboortedatum, C.c.bijstand_sinds)
+                .join(C, C.c.id == T.c.client_id)
+                .where(T.c.id.in_(need_facts))
+            ):
+                merged = {"geboortedatum": row.geboortedatum, "bijstand_sinds": row.bijstand_sinds}
+                merged.update(row.feiten or {})
+                self.facts[row.id] = merged
+        self.prior_payout: dict[int, dict[str, date]] = {}
+        if need_prior:
+            other = U.alias("o")
+            mine = T.alias("mine")
+            theirs = T.alias("theirs")
+            for row in conn.execute(
+                sa.select(mine.c.id, other.c.regel, sa.func.max(other.c.opeisbaar_op).label("op"))
+                .select_from(mine.join(theirs, theirs.c.client_id == mine.c.client_id)
+                             .join(other, other.c.traject_id == theirs.c.id))
+                .where(mine.c.id.in_(need_prior), theirs.c.id != mine.c.id, other.c.deel == 1,
+                       other.c.status != "afgewezen")
+                .group_by(mine.c.id, other.c.regel)
+            ):
+                self.prior_payout.setdefault(row.id, {})[row.regel] = row.op
+        self.task_status: dict[tuple[int, str], str] = {}
+        if need_tasks:
+            for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(K.c.traject_id.in_(need_tasks))):
+                self.task_status[(row.traject_id, row.stap)] = row.status
+        self.coach: dict[int, str] = {}
+        if need_coach:
+            for row in conn.execute(
+                sa.select(T.c.id, C.c.coach).join(C, C.c.id == T.c.client_id).where(T.c.id.in_(need_coach))
+            ):
+                self.coach[row.id] = row.coach
+        self.uitkomst: dict[int, str | None] = {}
+        if need_state:
+            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(T.c.id.in_(need_state))):
+                self.uitkomst[row.id] = row.uitkomst
+        self.planned: dict[int, dict[str, date]] = {}
+        if need_planned:
+            for row in conn.execute(
+                sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(S.c.traject_id.in_(need_planned), S.c.volgnr == 0)
+            ):
+                self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
+
+    def _compiled(self, r):
+        key = (r.instrument, r.definitie_versie)
+        c = self.compiled.get(key)
+        if c is None:
+            c = self.compiled[key] = self.engine.register.get(*key)
+        return c
+
+
+def fire_due(
+    engine: "Engine",
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    budget_s: float | None = None,
+) -> SweepResult:
+    """Fire every step due at ``now`` (default: the clock) until none is left, ``max_batches`` batches
+    ran or ``budget_s`` seconds are spent. Returns the counts."""
+    now = now or engine.clock.now()
+    batch_size = batch_size or engine.settings.batch_size
+    total = SweepResult()
+    started = _time.perf_counter()
+    while True:
+        res = fire_batch(engine, now, batch_size)
+        total.add(res)
+        if res.verwerkt + res.mislukt + res.incidenten == 0:
+            break
+        if max_batches is not None and total.batches >= max_batches:
+            break
+        if budget_s is not None and _time.perf_counter() - started >= budget_s:
+            break
+    total.seconden = _time.perf_counter() - started
+    return total
+
+
+def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
+    res = SweepResult()
+    t0 = _time.perf_counter()
+    pg = engine.is_postgres
+    with engine.db.begin() as conn:
+        rows = _claim(conn, now, batch_size, pg)
+        if not rows:
+            return res
+        res.batches = 1
+        data = _BatchData(conn, rows, engine)
+        fired, events, new_steps, tasks, payouts, failures = [], [], [], [], [], []
+        traject_updates: dict[int, dict] = {}
+        ended: set[int] = set()
+        cancelled_in_batch = []
+        for r in rows:
+            if r.traject_id in ended:
+                cancelled_in_batch.append({"sid": r.id, "st": StapStatus.geannuleerd.value, "op": now,
+                                           "late": None, "u": None, "r": "traject beëindigd"})
+                res.geannuleerd += 1
+                continue
+            compiled = data._compiled(r)
+            step = compiled.steps.get(r.stap)
+            late = max(int((now - r.due_at).total_seconds()), 0)
+            try:
+                if step is None:
+                    raise LookupError(f"step {r.stap!r} is not in {r.instrument} v{r.definitie_versie}")
+                out = _fire_one(engine, compiled, step, r, now, data)
+            except Exception as exc:  # noqa: BLE001 - any failure of one step is retried, never stops the batch
+                failures.append((r, exc))
+                continue
+            fired.append({"sid": r.id, "st": out.status, "op": now, "late": late, "u": out.uitkomst, "r": out.reden})
+            events.append({
+                "traject_id": r.traject_id, "client_id": r.client_id, "stap_id": r.id,
+                "type": "stap_" + out.status, "actor": SWEEP_ACTOR, "op": now, "datum": None,
+                "payload": {"stap": r.stap, "volgnr": r.volgnr, "te_laat_s": late, "uitkomst": out.uitkomst,
+                            **({"reden": out.reden} if out.reden else {})},
+                "regel": None, "regel_versie": None,
+            })
+            events.extend(out.events)
+            new_steps.extend(out.steps)
+            tasks.extend(out.tasks)
+            payouts.extend(out.payouts)
+            upd = dict(out.traject or {})
+            if r.tstatus == TrajectStatus.gepland.value and r.traject_id not in traject_updates:
+                upd.setdefault("status", TrajectStatus.actief.value)
+            if upd:
+                traject_updates.setdefault(r.traject_id, {}).update(upd)
+            if out.end:
+                ended.add(r.traject_id)
+            if out.status == StapStatus.uitgevoerd.value:
+                res.uitgevoerd += 1
+            else:
+                res.overgeslagen += 1
+            res.per_soort[r.kind] += 1
+            if late > engine.settings.te_laat_marge_s:
+                res.te_laat += 1
+                res.max_te_laat_s = max(res.max_te_laat_s, late)
+        res.betalingen_voorgesteld = len(payouts)
+
+        upd_stmt = (
+            S.update()
+            .where(S.c.id == sa.bindparam("sid"))
+            .values(status=sa.bindparam("st"), uitgevoerd_op=sa.bindparam("op"), te_laat_s=sa.bindparam("late"),
+                    uitkomst=sa.bindparam("u"), reden=sa.bindparam("r"), pogingen=S.c.pogingen + 1)
+        )
+        if fired or cancelled_in_batch:
+            conn.execute(upd_stmt, fired + cancelled_in_batch)
+        if failures:
+            _record_failures(engine, conn, failures, now, res, events)
+        if tasks:
+            conn.execute(K.insert(), tasks)
+        if payouts:
+            insert_ignore(conn, U, payouts, ["sleutel"])
+        for tid, values in traject_updates.items():
+            conn.execute(T.update().where(T.c.id == tid).values(**values))
+        if ended:
+            ids = list(ended)
+            res.geannuleerd += conn.execute(
+                S.update().where(S.c.traject_id.in_(ids), S.c.status == StapStatus.gepland.value)
+                .values(status=StapStatus.geannuleerd.value, reden="traject beëindigd", uitgevoerd_op=now)
+            ).rowcount
+            conn.execute(K.update().where(K.c.traject_id.in_(ids), K.c.status == "open")
+                         .values(status="vervallen", gesloten_door=SWEEP_ACTOR, gesloten_op=now))
+            new_steps = [s for s in new_steps if s["traject_id"] not in ended]
+        if new_steps:
+            insert_ignore(conn, S, new_steps, ["traject_id", "stap", "volgnr"])
+        if events:
+            conn.execute(E.insert(), events)
+    res.seconden = _time.perf_counter() - t0
+    return res
+
+
+def _record_failures(engine, conn, failures, now, res: SweepResult, events: list[dict]) -> None:
+    policy = engine.retry_policy
+    for r, exc in failures:
+        attempts = r.pogingen + 1
+        msg = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempts >= policy.max_pogingen:
+            conn.execute(S.update().where(S.c.id == r.id).values(
+                status=StapStatus.incident.value, pogingen=attempts, laatste_fout=msg))
+            conn.execute(I.insert().values(stap_id=r.id, traject_id=r.traject_id, fout=msg, pogingen=attempts,
+                                           aangemaakt_op=now))
+            events.append({"traject_id": r.traject_id, "client_id": r.client_id, "stap_id": r.id, "type": "incident",
+                           "actor": SWEEP_ACTOR, "op": now, "datum": None, "regel": None, "regel_versie": None,
+                           "payload": {"stap": r.stap, "pogingen": attempts, "fout": msg}})
+            res.incidenten += 1
+        else:
+            conn.execute(S.update().where(S.c.id == r.id).values(
+                pogingen=attempts, laatste_fout=msg, due_at=now + policy.delay(attempts)))
+            res.mislukt += 1
+
+
+def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _BatchData) -> _Out:
+    out = _Out()
+    due_day = r.due_at.astimezone(TZ).date()
+    kind = step.kind
+    ctx = engine.plan_context
+    if kind is StapSoort.reminder:
+        if step.herinnert_aan and data.task_status.get((r.traject_id, step.herinnert_aan)) in ("afgerond", "vervallen"):
+            out.status = StapStatus.overgeslagen.value
+            out.reden = f"taak {step.herinnert_aan} is al afgerond"
+        else:
+            out.events.append(_event(r, "herinnering", now, {"stap": step.key, "titel": step.titel,
+                                                            "coach": data.coach.get(r.traject_id, "")}))
+    elif kind is StapSoort.notify:
+        out.events.append(_event(r, "melding", now, {"stap": step.key, "titel": step.titel,
+                                                    "coach": data.coach.get(r.traject_id, "")}))
+    elif kind is StapSoort.task:
+        assignee = data.coach.get(r.traject_id, "") if step.rol == "coach" else step.rol
+        out.tasks.append({
+            "traject_id": r.traject_id, "stap_id": r.id, "stap": step.key, "titel": step.titel, "rol": step.rol,
+            "toegewezen_aan": assignee, "due_at": ctx.task_due(step, max(due_day, now.astimezone(TZ).date())),
+            "status": "open", "aangemaakt_op": now,
+        })
+    elif kind is StapSoort.wait_event:
+        out.uitkomst = "verlopen"
+    elif kind is StapSoort.decision:
+        besluit = engine.rules.decide(step.regel, data.facts.get(r.traject_id, {}), due_day)
+        out.uitkomst = besluit.uitkomst if isinstance(besluit.uitkomst, str) else ("ja" if besluit.uitkomst else "nee")
+        out.events.append(_event(r, "besluit", now, besluit.to_json(), regel=step.regel, versie=besluit.versie))
+    elif kind is StapSoort.payout:
+        facts = dict(data.facts.get(r.traject_id, {}))
+        prior = data.prior_payout.get(r.traject_id, {}).get(step.regel)
+        if prior is not None:
+            facts.setdefault("eerdere_premie_op", prior)
+        besluit = engine.rules.decide(step.regel, facts, due_day)
+        parts = [b for b in besluit.betalingen if b.deel == step.deel]
+        if besluit.uitkomst and parts:
+            b = parts[0]
+            out.uitkomst = "voorgesteld"
+            out.payouts.append({
+                "sleutel": f"{r.traject_id}/{step.regel}/{step.deel}", "traject_id": r.traject_id, "deel": b.deel,
+                "bedrag": Decimal(b.bedrag), "opeisbaar_op": b.opeisbaar_op, "status": "voorgesteld",
+                "regel": step.regel, "regel_versie": besluit.versie, "voorgesteld_door": SWEEP_ACTOR,
+                "voorgesteld_op": now,
+            })
+            out.events.append(_event(r, "uitbetaling_voorgesteld", now,
+                                     {"deel": b.deel, "bedrag": f"{Decimal(b.bedrag):.2f}", "besluit": besluit.to_json()},
+                                     regel=step.regel, versie=besluit.versie))
+        else:
+            out.uitkomst = "vervallen"
+            out.events.append(_event(r, "uitbetaling_vervallen", now, {"deel": step.deel, "besluit": besluit.to_json()},
+                                     regel=step.regel, versie=besluit.versie))
+    elif kind is StapSoort.end:
+        current = data.uitkomst.get(r.traject_id)
+        uitkomst = current or step.uitkomst or compiled.definitie.uitkomsten[-1]
+        out.uitkomst = uitkomst
+        out.traject = {"status": TrajectStatus.beeindigd.value, "uitkomst": uitkomst, "eind_datum": due_day}
+        out.end = True
+        out.events.append(_event(r, "traject_beeindigd", now, {"uitkomst": uitkomst, "stap": step.key}))
+    if step.zet_uitkomst and out.uitkomst and kind is not StapSoort.end:
+        out.traject = {"uitkomst": out.uitkomst}
+
+    if not out.end:
+        facts = data.facts.get(r.traject_id, {})
+        if kind is not StapSoort.task:  # a task is done when a person completes it (Engine.complete_task)
+            for row in follow_ups(ctx, compiled, step, out.uitkomst, due_day, r.traject_id, r.start_datum, facts):
+                row["due_at"] = max(row["due_at"], r.due_at)  # never before the step it follows
+                out.steps.append(row)
+        nxt = ctx.next_occurrence(step, r.volgnr, r.due_at.astimezone(TZ), facts, data.planned.get(r.traject_id, {}))
+        if nxt is not None:
+            out.steps.append(step_row(r.traject_id, step, nxt[1], nxt[0]))
+    return out
+
+
+def follow_ups(ctx, compiled, step: Stap, uitkomst: str | None, done_on: date, traject_id: int,
+               start: date, facts: dict) -> list[dict]:
+    """Rows for the steps that wait for ``step`` to be done (with ``uitkomst``)."""
+    rows = []
+    for f in compiled.after.get(step.key, ()):
+        if f.na is not None and (f.na.stap != step.key or uitkomst not in f.na.uitkomst):
+            continue
+        if f.anchor_kind == "stap":
+            anchor = done_on if f.anchor_name == step.key else None
+        else:
+            anchor = anchor_date(f, start, facts)
+        if anchor is None:
+            continue
+        rows.append(step_row(traject_id, f, ctx.due(f, anchor), 0))
+    return rows
+
+
+def step_row(traject_id: int, step: Stap, due: datetime, volgnr: int) -> dict:
+    return {"traject_id": traject_id, "stap": step.key, "volgnr": volgnr, "kind": step.kind.value, "due_at": due,
+            "status": StapStatus.gepland.value, "pogingen": 0}
+
+
+def _event(r, type_: str, now: datetime, payload: dict, regel: str | None = None, versie: str | None = None) -> dict:
+    return {"traject_id": r.traject_id, "client_id": r.client_id, "stap_id": r.id, "type": type_,
+            "actor": SWEEP_ACTOR, "op": now, "datum": None, "payload": _jsonable(payload), "regel": regel,
+            "regel_versie": versie}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
