@@ -26,6 +26,8 @@ taak_app = typer.Typer(help="Taken op de werklijst", no_args_is_help=True)
 app.add_typer(instruments_app, name="instruments")
 app.add_typer(client_app, name="client")
 app.add_typer(taak_app, name="taak")
+regels_app = typer.Typer(help="Regels: beslissingen met uitleg", no_args_is_help=True)
+app.add_typer(regels_app, name="regels")
 
 # wide enough for the summary tables when output goes to a file or a CI log
 out = Console() if sys.stdout.isatty() else Console(width=160)
@@ -334,6 +336,52 @@ def demo(
 
     summary = run_demo(db, clienten=clienten, maanden=maanden, seed=seed, console=out)
     print_summary(summary, out)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@regels_app.command("lijst")
+def regels_lijst():
+    """Alle regels met hun feiten."""
+    import regels
+
+    table = Table("regel", "omschrijving", "feiten")
+    for name in regels.regel_namen():
+        r = regels.RULES[name]
+        table.add_row(name, r.omschrijving, ", ".join(r.feiten))
+    out.print(table)
+
+
+@regels_app.command("beslis")
+def regels_beslis(
+    regel: str,
+    feiten: str = typer.Option(..., "--feiten", help="JSON-bestand met de feiten, of - voor standaardinvoer"),
+    peildatum: str = typer.Option(..., "--peildatum", help="JJJJ-MM-DD"),
+    json_: bool = typer.Option(False, "--json", help="één JSON-object (het vaste contract)"),
+):
+    """Laat een regel beslissen over feiten op een peildatum, met uitleg. Foute feiten: exit 2."""
+    import regels
+
+    day = _parse_date(peildatum, "--peildatum")
+    try:
+        text = sys.stdin.read() if feiten == "-" else Path(feiten).read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"--feiten: {feiten!r} kan niet gelezen worden ({exc.strerror})")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"--feiten: geen geldige JSON (regel {exc.lineno}, kolom {exc.colno}: {exc.msg})")
+    if not isinstance(data, dict):
+        fail("--feiten: verwacht een JSON-object met feiten")
+    try:
+        besluit = regels.beslis(regel, data, day)
+    except (regels.RegelFout, ValueError) as exc:
+        fail(str(exc))
+    if json_:
+        sys.stdout.write(json.dumps(besluit.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.print(besluit.uitleg(), highlight=False)
 
 
 def main() -> None:  # pragma: no cover

@@ -9,6 +9,7 @@ hot path is in this module.
 
 from __future__ import annotations
 
+import json
 import time as _time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -125,6 +126,108 @@ def insert_ignore(conn, table, rows: list[dict], index: list[str]):
         return
     mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=index), rows)
+
+
+# --------------------------------------------------------------------------- bulk writes of the hot path
+# The sweep writes thousands of rows per batch. Going through SQLAlchemy's executemany costs a
+# per-row parameter dict, per-row type processing and (PostgreSQL) one statement per row. These
+# helpers write the same values with one statement per batch on PostgreSQL (arrays + unnest) and a
+# plain driver executemany on SQLite. Values are converted with the columns' own bind processors
+# (UTCDateTime refuses naive datetimes, SQLite gets SQLAlchemy's text formats), so what is stored is
+# identical to the SQLAlchemy path.
+
+_BULK_SQL: dict = {}
+
+
+def _bulk_plan(conn, table, keys: tuple, conflict: tuple | None):
+    ck = (conn.dialect.name, table.name, keys, conflict)
+    got = _BULK_SQL.get(ck)
+    if got is not None:
+        return got
+    dialect = conn.dialect
+    pg = dialect.name == "postgresql"
+    cols = [table.c[k] for k in keys]
+    json_dumps = dialect._json_serializer or json.dumps
+    procs = []
+    for c in cols:
+        if pg and isinstance(c.type, sa.JSON):
+            procs.append(lambda v, _d=json_dumps: None if v is None else _d(v))
+        else:
+            procs.append(c.type._cached_bind_processor(dialect))
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in cols)
+    tail = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    if pg:
+        arrays = ", ".join(f"%s::{_pg_array_type(c, dialect)}[]" for c in cols)
+        sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){tail}"
+    else:
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))}){tail}"
+    got = _BULK_SQL[ck] = (sql, procs, pg)
+    return got
+
+
+def _pg_array_type(col, dialect) -> str:
+    return "json" if isinstance(col.type, sa.JSON) else col.type.compile(dialect=dialect)
+
+
+def _bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table``; ``conflict``: ON CONFLICT DO NOTHING."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    kset = set(keys)
+    missing = [c for c in table.c if c.key not in kset and c.default is not None]
+    if any(not c.default.is_scalar for c in missing) or any(len(r) != len(keys) or r.keys() != kset for r in rows):
+        # unusual shapes: let SQLAlchemy handle them
+        if conflict:
+            insert_ignore(conn, table, rows, list(conflict))
+        else:
+            conn.execute(table.insert(), rows)
+        return
+    defaults = tuple(c.default.arg for c in missing)
+    keys_all = keys + tuple(c.key for c in missing)
+    sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
+    n_keys = len(keys)
+    if pg:
+        columns = []
+        for i, proc in enumerate(procs):
+            if i < n_keys:
+                k = keys[i]
+                vals = [r[k] for r in rows]
+            else:
+                vals = [defaults[i - n_keys]] * len(rows)
+            columns.append([proc(v) for v in vals] if proc is not None else vals)
+        conn.exec_driver_sql(sql, tuple(columns))
+    else:
+        procs_k = procs[:n_keys]
+        dflt = tuple(p(v) if p is not None else v for p, v in zip(procs[n_keys:], defaults))
+        params = [
+            tuple(r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)) + dflt
+            for r in rows
+        ]
+        conn.exec_driver_sql(sql, params)
+
+
+def _mark_steps(conn, rows: list[dict]) -> None:
+    """Record the outcome of fired/cancelled steps: per row sid -> status st, uitgevoerd_op op,
+    te_laat_s late, uitkomst u, reden r; pogingen + 1."""
+    dialect = conn.dialect
+    p_op = S.c.uitgevoerd_op.type._cached_bind_processor(dialect)
+    ops = [p_op(r["op"]) for r in rows]
+    if dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE geplande_stap AS s SET status = v.st, uitgevoerd_op = v.op, te_laat_s = v.late, "
+            "uitkomst = v.u, reden = v.r, pogingen = s.pogingen + 1 "
+            "FROM unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::varchar[], "
+            "%s::varchar[]) AS v(sid, st, op, late, u, r) WHERE s.id = v.sid",
+            ([r["sid"] for r in rows], [r["st"] for r in rows], ops, [r["late"] for r in rows],
+             [r["u"] for r in rows], [r["r"] for r in rows]),
+        )
+    else:
+        conn.exec_driver_sql(
+            "UPDATE geplande_stap SET status = ?, uitgevoerd_op = ?, te_laat_s = ?, uitkomst = ?, reden = ?, "
+            "pogingen = pogingen + 1 WHERE id = ?",
+            [(r["st"], op, r["late"], r["u"], r["r"], r["sid"]) for r, op in zip(rows, ops)],
+        )
 
 
 class _BatchData:
@@ -292,18 +395,12 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
                 res.max_te_laat_s = max(res.max_te_laat_s, late)
         res.betalingen_voorgesteld = len(payouts)
 
-        upd_stmt = (
-            S.update()
-            .where(S.c.id == sa.bindparam("sid"))
-            .values(status=sa.bindparam("st"), uitgevoerd_op=sa.bindparam("op"), te_laat_s=sa.bindparam("late"),
-                    uitkomst=sa.bindparam("u"), reden=sa.bindparam("r"), pogingen=S.c.pogingen + 1)
-        )
         if fired or cancelled_in_batch:
-            conn.execute(upd_stmt, fired + cancelled_in_batch)
+            _mark_steps(conn, fired + cancelled_in_batch)
         if failures:
             _record_failures(engine, conn, failures, now, res, events)
         if tasks:
-            conn.execute(K.insert(), tasks)
+            _bulk_insert(conn, K, tasks)
         if payouts:
             insert_ignore(conn, U, payouts, ["sleutel"])
         for tid, values in traject_updates.items():
@@ -318,9 +415,9 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
                          .values(status="vervallen", gesloten_door=SWEEP_ACTOR, gesloten_op=now))
             new_steps = [s for s in new_steps if s["traject_id"] not in ended]
         if new_steps:
-            insert_ignore(conn, S, new_steps, ["traject_id", "stap", "volgnr"])
+            _bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
         if events:
-            conn.execute(E.insert(), events)
+            _bulk_insert(conn, E, events)
     res.seconden = _time.perf_counter() - t0
     return res
 
