@@ -19,7 +19,18 @@ from ._exceptions import DubbeleRegel, FeitFout, OnbekendeRegel, ParameterNietVa
 from ._feiten import DATUM, Feit, FeitSchema
 from ._parameters import Parameters, controleer_overrides, parameter_info
 
-__all__ = ["Regel", "RULES", "regel", "registreer", "regel_namen", "beslis", "evalueer", "lees_peildatum"]
+__all__ = [
+    "Regel",
+    "RULES",
+    "regel",
+    "registreer",
+    "regel_namen",
+    "beslis",
+    "evalueer",
+    "uitkomst_en_betalingen",
+    "lees_peildatum",
+    "zoek_regel",
+]
 
 RegelFunctie = Callable[[dict[str, Any], date, Parameters], tuple[bool, tuple[Betaling, ...], list[Reden]]]
 
@@ -38,12 +49,14 @@ class Regel:
     uitkomst_tekst: tuple[str, str] = ("ja", "nee")
     schema: FeitSchema = field(init=False, repr=False, compare=False)
     _waar: str = field(init=False, repr=False, compare=False)
+    _regeling: Callable[[Parameters, date], tuple[str, Reden]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         schema = FeitSchema(self.naam, self.feiten)  # raises VerbodenFeit for a forbidden fact
         object.__setattr__(self, "feiten", MappingProxyType(dict(self.feiten)))
         object.__setattr__(self, "schema", schema)
         object.__setattr__(self, "_waar", f"op {self.versie_feit}" if self.versie_feit else "op peildatum")
+        object.__setattr__(self, "_regeling", lambda p, d: _regeling(p, self, d))
         if self.versie_feit is not None:
             feit = self.feiten.get(self.versie_feit)
             if feit is None or feit.type is not DATUM or not feit.verplicht:
@@ -109,27 +122,42 @@ def lees_peildatum(peildatum: Any) -> date:
     raise FeitFout("peildatum", f"verwacht een datum, kreeg {type(peildatum).__name__}")
 
 
+def _regeling(p: Parameters, r: Regel, versie_datum: date) -> tuple[str, Reden]:
+    """The version in force on `versie_datum` and the reason that says so (built once per date)."""
+    naam_regeling, bron = p.met_bron(r.regeling, versie_datum)
+    versie = p.gebruikt[r.regeling]
+    return versie, Reden(f"regeling van kracht {r._waar}", versie_datum, f"{naam_regeling}, vanaf {versie}", True, bron)
+
+
 def evalueer(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None) -> Decision:
     """Evaluate rule `r` on already-typed facts `f` (see `FeitSchema.lees`); overrides already checked."""
     p = Parameters(overrides)
     versie_datum = f[r.versie_feit] if r.versie_feit is not None else peildatum
-    waar = r._waar
     try:
-        naam_regeling, bron = p.met_bron(r.regeling, versie_datum)
-    except ParameterNietVanKracht as niet:
+        versie, eerste_reden = p.bundel(r.regeling, versie_datum, r._regeling)
+    except ParameterNietVanKracht:
         eerste = parameter_info(r.regeling).waarden[0]
         reden = Reden(
-            f"regeling nog niet van kracht {waar}",
+            f"regeling nog niet van kracht {r._waar}",
             versie_datum,
             f"op of na {eerste.vanaf.isoformat()} ({eerste.waarde})",
             False,
             eerste.bron,
         )
         return Decision(r.naam, "", peildatum, False, (), (reden,), p.gebruikt)
-    versie = p.gebruikt[r.regeling]
     uitkomst, betalingen, redenen = r.functie(f, peildatum, p)
-    eerste_reden = Reden(f"regeling van kracht {waar}", versie_datum, f"{naam_regeling}, vanaf {versie}", True, bron)
     return Decision(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt)
+
+
+def uitkomst_en_betalingen(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None):
+    """Like `evalueer` but only (uitkomst, betalingen), without building a Decision: for what-if runs."""
+    p = Parameters(overrides)
+    try:
+        p.bundel(r.regeling, f[r.versie_feit] if r.versie_feit is not None else peildatum, r._regeling)
+    except ParameterNietVanKracht:
+        return False, ()
+    uitkomst, betalingen, _ = r.functie(f, peildatum, p)
+    return uitkomst, betalingen
 
 
 def beslis(

@@ -16,7 +16,7 @@ from typing import Any, Hashable, Iterable, Mapping
 
 from ._exceptions import FeitFout
 from ._parameters import controleer_overrides
-from ._regel import evalueer, lees_peildatum, zoek_regel
+from ._regel import lees_peildatum, uitkomst_en_betalingen, zoek_regel
 
 __all__ = ["WatAlsResultaat", "wat_als"]
 
@@ -96,22 +96,22 @@ def wat_als(
             if peildatum.__class__ is not date:
                 peildatum = lees_peildatum(peildatum)
             f = lees(feiten)
-            voor = evalueer(r, f, peildatum, None)
-            na = evalueer(r, f, peildatum, klaar)
+            voor, betalingen_voor = uitkomst_en_betalingen(r, f, peildatum, None)
+            na, betalingen_na = uitkomst_en_betalingen(r, f, peildatum, klaar)
         except FeitFout as fout:
             fouten.append((ident, str(fout)))
             continue
         aantal += 1
-        if voor.uitkomst:
+        if voor:
             ja_voor += 1
-            for b in voor.betalingen:
+            for b in betalingen_voor:
                 bedrag_voor += b.bedrag
-        if na.uitkomst:
+        if na:
             ja_na += 1
-            for b in na.betalingen:
+            for b in betalingen_na:
                 bedrag_na += b.bedrag
-        if voor.uitkomst != na.uitkomst:
-            (gewonnen if na.uitkomst else verloren).append(ident)
+        if voor != na:
+            (gewonnen if na else verloren).append(ident)
     return WatAlsResultaat(
         regel=naam,
         overrides=dict(overrides),

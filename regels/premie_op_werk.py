@@ -62,7 +62,7 @@ class Instellingen:
     contract: tuple[str, str, str]
     herhaal_maanden: int
     herhaal_bron: str
-    herhaal_geen: str
+    herhaal_geen: Reden  # the reason when there was no earlier premium: the same for every client
     behoud_maanden: int
     behoud_bron: str
     behoud_voorwaarde: str
@@ -99,7 +99,7 @@ def instellingen(p: Parameters, werk_start: date) -> Instellingen:
         contract=(f"contract of vooruitzicht van ten minste {contract} maanden", f">= {contract} maanden", contract_bron),
         herhaal_maanden=herhaal,
         herhaal_bron=herhaal_bron,
-        herhaal_geen=f"geen eerdere premie binnen {herhaal} maanden",
+        herhaal_geen=Reden("geen premie in de herhaaltermijn", None, f"geen eerdere premie binnen {herhaal} maanden", True, herhaal_bron),
         behoud_maanden=behoud,
         behoud_bron=behoud_bron,
         behoud_voorwaarde=f"deel 2: werk {behoud} maanden behouden",
@@ -148,7 +148,7 @@ def herhaaltermijn(f: dict[str, Any], s: Instellingen, redenen: list[Reden]) -> 
     """At most one premium per `herhaaltermijn_maanden`, counted from the earlier grant; one Reden."""
     eerder = f["eerdere_premie_op"]
     if eerder is None:
-        redenen.append(Reden("geen premie in de herhaaltermijn", None, s.herhaal_geen, True, s.herhaal_bron))
+        redenen.append(s.herhaal_geen)
         return True
     vanaf = plus_maanden(eerder, s.herhaal_maanden)
     ok = f["werk_start"] >= vanaf

@@ -28,6 +28,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(taak_app, name="taak")
 regels_app = typer.Typer(help="Regels: beslissingen met uitleg", no_args_is_help=True)
 app.add_typer(regels_app, name="regels")
+betaal_app = typer.Typer(help="Uitbetalingen: vier-ogen-goedkeuring en SEPA-export", no_args_is_help=True)
+app.add_typer(betaal_app, name="uitbetalingen")
 
 # wide enough for the summary tables when output goes to a file or a CI log
 out = Console() if sys.stdout.isatty() else Console(width=160)
@@ -382,6 +384,73 @@ def regels_beslis(
         sys.stdout.write(json.dumps(besluit.to_json(), ensure_ascii=False) + "\n")
     else:
         out.print(besluit.uitleg(), highlight=False)
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+@betaal_app.command("lijst")
+@clean_errors
+def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorgesteld, goedgekeurd, ...")):
+    """Uitbetalingen met hun status, bedrag en de regelversie die het bedrag rechtvaardigt."""
+    from . import uitbetalingen
+
+    table = Table("id", "traject", "instrument", "deel", "bedrag", "opeisbaar", "status", "regel", "voorgesteld door",
+                  "beoordeeld door")
+    for r in uitbetalingen.lijst(_engine(), status):
+        table.add_row(str(r.id), str(r.traject_id), r.instrument, str(r.deel), f"€ {r.bedrag:.2f}",
+                      r.opeisbaar_op.isoformat(), r.status, f"{r.regel} {r.regel_versie}", r.voorgesteld_door,
+                      r.beoordeeld_door or "")
+    out.print(table)
+
+
+@betaal_app.command("keur-goed")
+@clean_errors
+def uitbetalingen_keur_goed(ids: list[int], door: Optional[str] = typer.Option(None, "--door")):
+    """Keur uitbetalingen goed (vier ogen: niet de voorsteller, niet wie het traject startte)."""
+    from . import uitbetalingen
+
+    eng = _engine()
+    for i in ids:
+        uitbetalingen.keur_goed(eng, i, door=_actor(door))
+        out.print(f"uitbetaling {i} goedgekeurd")
+
+
+@betaal_app.command("afwijzen")
+@clean_errors
+def uitbetalingen_afwijzen(uitbetaling: int, reden: str = typer.Option(...), door: Optional[str] = typer.Option(None, "--door")):
+    """Wijs een uitbetaling af, met reden."""
+    from . import uitbetalingen
+
+    uitbetalingen.wijs_af(_engine(), uitbetaling, door=_actor(door), reden=reden)
+    out.print(f"uitbetaling {uitbetaling} afgewezen")
+
+
+@betaal_app.command("exporteer")
+@clean_errors
+def uitbetalingen_exporteer(uit: Path = typer.Option(..., "--uit", help="pain.001 XML-bestand"),
+                            door: Optional[str] = typer.Option(None, "--door")):
+    """Exporteer alle goedgekeurde uitbetalingen als één SEPA-batch (nooit iets twee keer)."""
+    from . import uitbetalingen
+
+    res = uitbetalingen.exporteer(_engine(), door=_actor(door))
+    for pid, why in res.overgeslagen:
+        err.print(f"[yellow]uitbetaling {pid} niet geëxporteerd:[/] {why}")
+    if res.batch_id is None:
+        out.print("niets te exporteren")
+        return
+    uit.write_bytes(res.xml)
+    out.print(f"batch {res.batch_id} ({res.bericht_id}): {res.aantal} betalingen, € {res.totaal:.2f} -> {uit}")
+
+
+@betaal_app.command("batch")
+@clean_errors
+def uitbetalingen_batch(batch: int, uit: Path = typer.Option(..., "--uit")):
+    """Schrijf het bestand van een eerdere batch opnieuw weg (zonder opnieuw te exporteren)."""
+    from . import uitbetalingen
+
+    uit.write_bytes(uitbetalingen.batch_xml(_engine(), batch))
+    out.print(f"batch {batch} -> {uit}")
 
 
 def main() -> None:  # pragma: no cover

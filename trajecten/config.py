@@ -35,6 +35,38 @@ class Settings(BaseSettings):
     )
     extra_vrije_dagen: str = Field(default="", description="comma-separated extra closing days YYYY-MM-DD")
 
+    sepa_debiteur_naam: str = Field(default="Gemeente Groningen (demo)", min_length=1, max_length=70,
+                                    description="name on the municipality's paying account")
+    sepa_debiteur_iban: str = Field(default="NL91ABNA0417164300", description="IBAN payouts are paid from")
+    sepa_debiteur_bic: str = Field(default="ABNANL2A", description="BIC of that account")
+    betaalbestand_schrijver: str = Field(
+        default="connectors.sepa:schrijf_pain001",
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="module:function that writes the payment file (connector, loaded by name)",
+    )
+
+    @field_validator("sepa_debiteur_iban")
+    @classmethod
+    def _iban(cls, v: str) -> str:
+        from schwifty import IBAN
+        from schwifty.exceptions import SchwiftyException
+
+        try:
+            return str(IBAN(v).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"not a valid IBAN ({exc})") from None
+
+    @field_validator("sepa_debiteur_bic")
+    @classmethod
+    def _bic(cls, v: str) -> str:
+        from schwifty import BIC
+        from schwifty.exceptions import SchwiftyException
+
+        try:
+            return str(BIC(v).compact)
+        except SchwiftyException as exc:
+            raise ValueError(f"not a valid BIC ({exc})") from None
+
     @field_validator("database_url")
     @classmethod
     def _url(cls, v: str) -> str:

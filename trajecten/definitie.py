@@ -82,7 +82,7 @@ class Voorwaarde(Strict):
     stap: str = Field(pattern=_KEY)
     uitkomst: list[str] = Field(min_length=1)
 
-    @field_validator("uitkomst", mode="before")
+    @field_validator("uitkomst", mode="before", json_schema_input_type=str | list[str])
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
@@ -306,9 +306,28 @@ def _describe_location(data: Any, loc: tuple) -> str:
     return ".".join(parts) or "(file)"
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (plain PyYAML keeps the last one
+    silently, so a second ``offset:`` in a step would quietly win)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            step = next((v.value for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == "key"
+                         and isinstance(v, yaml.ScalarNode)), None)
+            seen: set[str] = set()
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        where = f"step {step!r}: " if step else ""
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"{where}key {k.value!r} appears twice", k.start_mark)
+                    seen.add(k.value)
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_definitie(text: str, path: Path | str = "<text>") -> Instrument:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "unknown line"

@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from schwifty import IBAN
 
 from .bsn import synthetisch
 from .config import load_settings
@@ -39,6 +40,8 @@ VOORNAMEN = ["Anna", "Sanne", "Fatima", "Lotte", "Emma", "Noor", "Daan", "Jeroen
              "Kees", "Ingrid", "Marloes", "Pieter", "Joost", "Yara", "Wietske", "Henk", "Rik", "Lisa", "Tom"]
 ACHTERNAMEN = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot",
                "Bos", "Vos", "Dijkstra", "Hoekstra", "Kuipers", "Postma", "Veenstra", "Wiersma", "Boersma"]
+
+BANKEN = ["ABNA", "RABO", "INGB", "SNSB", "TRIO", "ASNB"]
 
 # trajectories started per year (DOMAIN.md targets, a little above)
 PER_JAAR = {"intensief_begeleiden": 240, "ww_preventie": 110, "premie_op_werk": 110, "jobcoaching_nazorg": 55}
@@ -103,7 +106,9 @@ def _make_caseload(eng: Engine, rng: random.Random, n: int, today: date) -> tupl
             r = rng.random()
             months = rng.randint(1, 11) if r < 0.25 else rng.randint(12, 36) if r < 0.60 else rng.randint(37, 180)
             sinds = today - relativedelta(months=months) - timedelta(days=rng.randint(0, 27))
+        iban = str(IBAN.generate("NL", bank_code=rng.choice(BANKEN), account_code=str(rng.randrange(10**9, 10**10))))
         rows.append({"bsn": bsn, "naam": f"{rng.choice(VOORNAMEN)} {rng.choice(ACHTERNAMEN)}", "geboortedatum": born,
+                     "iban": iban,
                      "postcode": pc, "gebied": gebied, "coach": rng.choice(coaches[gebied]), "bijstand_sinds": sinds,
                      "aangemaakt_op": now})
     with eng.db.begin() as conn:

@@ -72,6 +72,7 @@ class Client(SQLModel, table=True):
     gebied: str = Field(default="", max_length=50, index=True)
     coach: str = Field(default="", max_length=100, index=True)
     bijstand_sinds: date | None = None
+    iban: str | None = Field(default=None, max_length=34, description="account for payouts to the client")
     aangemaakt_op: datetime = _ts()
 
 
@@ -195,3 +196,28 @@ class Uitbetaling(SQLModel, table=True):
     regel_versie: str = Field(max_length=80)
     voorgesteld_door: str = Field(max_length=100)
     voorgesteld_op: datetime = _ts()
+    beoordeeld_door: str | None = Field(default=None, max_length=100, description="second person (four-eyes)")
+    beoordeeld_op: datetime | None = _ts(nullable=True)
+    afwijzing_reden: str | None = Field(default=None, max_length=500)
+    batch_id: int | None = Field(default=None, foreign_key="betaalbatch.id", index=True)
+
+
+class UitbetalingStatus(StrEnum):
+    voorgesteld = "voorgesteld"
+    goedgekeurd = "goedgekeurd"
+    geexporteerd = "geexporteerd"
+    betaald = "betaald"
+    afgewezen = "afgewezen"
+
+
+class Betaalbatch(SQLModel, table=True):
+    """One SEPA credit-transfer file (pain.001); its payouts were marked exported in the same transaction."""
+
+    __tablename__ = "betaalbatch"
+    id: int | None = Field(default=None, primary_key=True)
+    bericht_id: str = Field(max_length=35, unique=True)
+    aangemaakt_op: datetime = _ts()
+    door: str = Field(max_length=100)
+    aantal: int
+    totaal: Decimal = Field(sa_column=Column(sa.Numeric(14, 2), nullable=False))
+    xml: str = Field(sa_column=Column(sa.Text, nullable=False))

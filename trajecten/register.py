@@ -113,7 +113,8 @@ class DefinitionRegister:
                 ).scalar()
             if text is None:
                 raise KeyError(f"instrument {instrument!r} has no version {versie}")
-            got = Compiled.build(parse_definitie(text, f"{instrument} v{versie}"), versie)
+            # the stored text, named so the file-name check still holds: instrument_versie/v<n>/<instrument>.yaml
+            got = Compiled.build(parse_definitie(text, f"instrument_versie/v{versie}/{instrument}.yaml"), versie)
             self._cache[(instrument, versie)] = got
         return got
 

@@ -157,7 +157,7 @@ def _bulk_plan(conn, table, keys: tuple, conflict: tuple | None):
     names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in cols)
     tail = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
     if pg:
-        arrays = ", ".join(f"%s::{_pg_array_type(c, dialect)}[]" for c in cols)
+        arrays = ", ".join(f"%b::{_pg_array_type(c, dialect)}[]" for c in cols)
         sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}){tail}"
     else:
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(cols))}){tail}"
@@ -217,8 +217,8 @@ def _mark_steps(conn, rows: list[dict]) -> None:
         conn.exec_driver_sql(
             "UPDATE geplande_stap AS s SET status = v.st, uitgevoerd_op = v.op, te_laat_s = v.late, "
             "uitkomst = v.u, reden = v.r, pogingen = s.pogingen + 1 "
-            "FROM unnest(%s::integer[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::varchar[], "
-            "%s::varchar[]) AS v(sid, st, op, late, u, r) WHERE s.id = v.sid",
+            "FROM unnest(%b::integer[], %b::varchar[], %b::timestamptz[], %b::integer[], %b::varchar[], "
+            "%b::varchar[]) AS v(sid, st, op, late, u, r) WHERE s.id = v.sid",
             ([r["sid"] for r in rows], [r["st"] for r in rows], ops, [r["late"] for r in rows],
              [r["u"] for r in rows], [r["r"] for r in rows]),
         )
@@ -230,6 +230,13 @@ def _mark_steps(conn, rows: list[dict]) -> None:
         )
 
 
+def _ids_in(col, ids, pg: bool):
+    """``col IN ids``; on PostgreSQL as ``col = ANY(array)``: one parameter instead of thousands."""
+    if pg:
+        return col == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    return col.in_(ids)
+
+
 class _BatchData:
     """Look-ups a batch needs beyond the claimed rows, fetched with one query each, only when needed."""
 
@@ -237,32 +244,22 @@ class _BatchData:
         self.conn, self.engine = conn, engine
         self.compiled = {}
         need_facts, need_tasks, need_coach, need_state, need_planned, need_prior = set(), set(), set(), set(), set(), set()
+        targets = (need_facts, need_prior, need_tasks, need_coach, need_state, need_planned)
+        needs_of: dict[tuple, tuple] = {}  # (instrument, versie, stap) -> the sets this step's trajectory goes in
         for r in rows:
-            c = self._compiled(r)
-            st = c.steps.get(r.stap)
-            if st is None:
-                continue
-            k = st.kind
-            if k in (StapSoort.decision, StapSoort.payout) or (st.herhaal and st.herhaal.tot) or any(
-                f.anchor_kind == "feit" for f in c.after.get(st.key, ())
-            ):
-                need_facts.add(r.traject_id)
-            if k is StapSoort.payout:
-                need_prior.add(r.traject_id)
-            if k is StapSoort.reminder and st.herinnert_aan:
-                need_tasks.add(r.traject_id)
-            if k in (StapSoort.task, StapSoort.reminder, StapSoort.notify):
-                need_coach.add(r.traject_id)
-            if k is StapSoort.end:
-                need_state.add(r.traject_id)
-            if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:"):
-                need_planned.add(r.traject_id)
+            nk = (r.instrument, r.definitie_versie, r.stap)
+            needs = needs_of.get(nk)
+            if needs is None:
+                needs = needs_of[nk] = self._needs(self._compiled(r), r.stap, targets)
+            for target in needs:
+                target.add(r.traject_id)
+        self.pg = conn.dialect.name == "postgresql"
         self.facts: dict[int, dict] = {}
         if need_facts:
             for row in conn.execute(
                 sa.select(T.c.id, T.c.feiten, C.c.geboortedatum, C.c.bijstand_sinds)
                 .join(C, C.c.id == T.c.client_id)
-                .where(T.c.id.in_(need_facts))
+                .where(_ids_in(T.c.id, need_facts, self.pg))
             ):
                 merged = {"geboortedatum": row.geboortedatum, "bijstand_sinds": row.bijstand_sinds}
                 merged.update(row.feiten or {})
@@ -276,31 +273,55 @@ class _BatchData:
                 sa.select(mine.c.id, other.c.regel, sa.func.max(other.c.opeisbaar_op).label("op"))
                 .select_from(mine.join(theirs, theirs.c.client_id == mine.c.client_id)
                              .join(other, other.c.traject_id == theirs.c.id))
-                .where(mine.c.id.in_(need_prior), theirs.c.id != mine.c.id, other.c.deel == 1,
+                .where(_ids_in(mine.c.id, need_prior, self.pg), theirs.c.id != mine.c.id, other.c.deel == 1,
                        other.c.status != "afgewezen")
                 .group_by(mine.c.id, other.c.regel)
             ):
                 self.prior_payout.setdefault(row.id, {})[row.regel] = row.op
         self.task_status: dict[tuple[int, str], str] = {}
         if need_tasks:
-            for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(K.c.traject_id.in_(need_tasks))):
+            for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(_ids_in(K.c.traject_id, need_tasks, self.pg))):
                 self.task_status[(row.traject_id, row.stap)] = row.status
         self.coach: dict[int, str] = {}
         if need_coach:
             for row in conn.execute(
-                sa.select(T.c.id, C.c.coach).join(C, C.c.id == T.c.client_id).where(T.c.id.in_(need_coach))
+                sa.select(T.c.id, C.c.coach).join(C, C.c.id == T.c.client_id).where(_ids_in(T.c.id, need_coach, self.pg))
             ):
                 self.coach[row.id] = row.coach
         self.uitkomst: dict[int, str | None] = {}
         if need_state:
-            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(T.c.id.in_(need_state))):
+            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(_ids_in(T.c.id, need_state, self.pg))):
                 self.uitkomst[row.id] = row.uitkomst
         self.planned: dict[int, dict[str, date]] = {}
         if need_planned:
             for row in conn.execute(
-                sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(S.c.traject_id.in_(need_planned), S.c.volgnr == 0)
+                sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(_ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0)
             ):
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
+
+    @staticmethod
+    def _needs(c, stap: str, targets: tuple) -> tuple:
+        need_facts, need_prior, need_tasks, need_coach, need_state, need_planned = targets
+        st = c.steps.get(stap)
+        if st is None:
+            return ()
+        out = []
+        k = st.kind
+        if k in (StapSoort.decision, StapSoort.payout) or (st.herhaal and st.herhaal.tot) or any(
+            f.anchor_kind == "feit" for f in c.after.get(st.key, ())
+        ):
+            out.append(need_facts)
+        if k is StapSoort.payout:
+            out.append(need_prior)
+        if k is StapSoort.reminder and st.herinnert_aan:
+            out.append(need_tasks)
+        if k in (StapSoort.task, StapSoort.reminder, StapSoort.notify):
+            out.append(need_coach)
+        if k is StapSoort.end:
+            out.append(need_state)
+        if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:"):
+            out.append(need_planned)
+        return tuple(out)
 
     def _compiled(self, r):
         key = (r.instrument, r.definitie_versie)
