@@ -58,15 +58,20 @@ def als_json(gevallen: list[tuple[dict, date]]) -> list[tuple[dict, date]]:
     return [({k: tekst(v) for k, v in f.items()}, p) for f, p in gevallen]
 
 
-def _meet(functie, herhaal: int) -> float:
-    """Best wall-clock time of `herhaal` runs (with the cyclic GC on, as in production)."""
-    beste = float("inf")
+def _meet(functie, herhaal: int) -> tuple[float, float]:
+    """Best wall-clock time and best CPU time of this process over `herhaal` runs (GC on, as in production).
+
+    Both are reported: on a shared machine other processes steal wall-clock time, CPU time is what the
+    rules themselves cost.
+    """
+    wand = cpu = float("inf")
     for _ in range(herhaal):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         functie()
-        beste = min(beste, time.perf_counter() - t0)
-    return beste
+        wand = min(wand, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return wand, cpu
 
 
 def _run(gevallen):
@@ -112,8 +117,9 @@ def main() -> None:
         with ProcessPoolExecutor(processen) as pool:
             delen = list(pool.map(_deel, [(per, i, args.herhaal) for i in range(processen)]))
         # all workers run at the same time; throughput = sum of each worker's decisions per second
-        per_s = sum(n / t for n, t in delen)
-        rijen.append((f"beslis, feiten getypeerd, {processen} processen tegelijk", per * processen, per * processen / per_s))
+        wand = per * processen / sum(n / t[0] for n, t in delen)
+        cpu = per * processen / sum(n / t[1] for n, t in delen)
+        rijen.append((f"beslis, feiten getypeerd, {processen} processen tegelijk", per * processen, (wand, cpu)))
 
     caseload = [(i, f, p) for i, (f, p) in enumerate(synthetische_feiten(args.klanten, seed=7))]
     overrides = {"premie_op_werk.min_bijstand_maanden": 24}
@@ -126,11 +132,15 @@ def main() -> None:
     t_wat_als = _meet(_wat_als, args.herhaal)
 
     print(f"Python {platform.python_version()} op {platform.machine()}, {os.cpu_count()} cores; best of {args.herhaal}\n")
-    print("| meting | aantal | tijd (s) | besluiten/s |")
-    print("|---|---:|---:|---:|")
-    for naam, n, t in rijen:
-        print(f"| {naam} | {n:,} | {t:.3f} | {n / t:,.0f} |")
-    print(f"| wat_als {overrides} | {args.klanten:,} inwoners (2 evaluaties elk) | {t_wat_als:.3f} | {2 * args.klanten / t_wat_als:,.0f} |")
+    print("| meting | aantal | wandtijd (s) | besluiten/s (wand) | CPU-tijd (s) | besluiten/s (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for naam, n, (wand, cpu) in rijen:
+        print(f"| {naam} | {n:,} | {wand:.3f} | {n / wand:,.0f} | {cpu:.3f} | {n / cpu:,.0f} |")
+    wand, cpu = t_wat_als
+    print(
+        f"| wat_als {overrides} | {args.klanten:,} inwoners (2 evaluaties elk) | {wand:.3f} | "
+        f"{2 * args.klanten / wand:,.0f} | {cpu:.3f} | {2 * args.klanten / cpu:,.0f} |"
+    )
     print()
     print(f"wat_als: {resultaat.samenvatting()}")
 

@@ -244,13 +244,27 @@ JA_NEE = FeitType("ja/nee", bool, _maak_ja_nee)
 TEKST = FeitType("tekst", str, _maak_tekst)
 
 
-class Feit(NamedTuple):
-    """One entry of a fact schema: (type, verplicht, omschrijving) plus a default for optional facts."""
-
+class _Feit(NamedTuple):
     type: FeitType
     verplicht: bool
     omschrijving: str
-    standaard: Any = None
+
+
+class Feit(_Feit):
+    """One entry of a fact schema: the 3-tuple (type, verplicht, omschrijving).
+
+    Optional facts may carry a default (`standaard`, e.g. False for a yes/no fact); it is an attribute,
+    not part of the tuple, so `type, verplicht, omschrijving = feit` keeps working.
+    """
+
+    def __new__(cls, type: FeitType, verplicht: bool, omschrijving: str, standaard: Any = None) -> "Feit":
+        feit = super().__new__(cls, type, verplicht, omschrijving)
+        feit.standaard = standaard
+        return feit
+
+    def __repr__(self) -> str:
+        extra = f", standaard={self.standaard!r}" if self.standaard is not None else ""
+        return f"Feit({self.type!r}, verplicht={self.verplicht}, {self.omschrijving!r}{extra})"
 
 
 class FeitSchema:

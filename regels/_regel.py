@@ -14,7 +14,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-from ._besluit import Betaling, Decision, Reden
+from ._besluit import Betaling, Decision, Reden, nieuw_besluit
 from ._exceptions import DubbeleRegel, FeitFout, OnbekendeRegel, ParameterNietVanKracht
 from ._feiten import DATUM, Feit, FeitSchema
 from ._parameters import Parameters, controleer_overrides, parameter_info
@@ -146,7 +146,7 @@ def evalueer(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | Non
         )
         return Decision(r.naam, "", peildatum, False, (), (reden,), p.gebruikt)
     uitkomst, betalingen, redenen = r.functie(f, peildatum, p)
-    return Decision(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt)
+    return nieuw_besluit(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt)
 
 
 def uitkomst_en_betalingen(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None):

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ._besluit import Betaling, Reden
+from ._besluit import Betaling, Reden, snelle_reden
 from ._datums import leeftijd, maanden_en_dagen, plus_maanden
 from ._feiten import BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, Feit
 from ._parameters import Parameters
@@ -53,6 +53,7 @@ class Instellingen:
     meer_dan: bool  # ... strictly more than (2020) or at least (2023)
     duur_label: str
     duur_norm: str
+    duur_voorwaarde: str
     duur_bron: str
     lks_onder: int | None  # route "younger than N with LKS indication"; None when not in force
     lks_bron: str
@@ -85,6 +86,7 @@ def instellingen(p: Parameters, werk_start: date) -> Instellingen:
         min_maanden=maanden,
         meer_dan=meer_dan,
         duur_label=f"{'meer dan' if meer_dan else 'ten minste'} {maanden} maanden",
+        duur_voorwaarde=f"bijstand {'meer dan' if meer_dan else 'ten minste'} {maanden} maanden bij werkstart",
         duur_norm=(
             f"meer dan {maanden} maanden: werkstart na de dag {maanden} maanden na bijstand_sinds"
             if meer_dan
@@ -102,7 +104,7 @@ def instellingen(p: Parameters, werk_start: date) -> Instellingen:
         herhaal_geen=Reden("geen premie in de herhaaltermijn", None, f"geen eerdere premie binnen {herhaal} maanden", True, herhaal_bron),
         behoud_maanden=behoud,
         behoud_bron=behoud_bron,
-        behoud_voorwaarde=f"deel 2: werk {behoud} maanden behouden",
+        behoud_voorwaarde=f"deel 2: werk {behoud} maanden behouden (werk_nog_op en peildatum op of na werkstart + {behoud} maanden)",
         bedrag_deel_1=p(_P + "bedrag_deel_1", werk_start),
         bedrag_deel_2=p(_P + "bedrag_deel_2", werk_start),
     )
@@ -120,14 +122,14 @@ def bijstandsduur(f: dict[str, Any], s: Instellingen, redenen: list[Reden], *, l
         m, d = maanden_en_dagen(bs, ws)
         # more than N months: past the same day N months later; at least N months: on or past it
         duur_ok = (m > s.min_maanden or (m == s.min_maanden and d > 0)) if s.meer_dan else m >= s.min_maanden
-        duur = f"{m} maanden en {d} dagen sinds {bs.isoformat()}"
+        duur = f"{m} maanden en {d} {'dag' if d == 1 else 'dagen'}"
     else:
         duur_ok = False
         duur = f"geen bijstand bij werkstart (bijstand sinds {bs.isoformat()})"
     norm = s.duur_norm
     onder = s.lks_onder
     if not lks_route or onder is None:
-        redenen.append(Reden(f"bijstand {s.duur_label} bij werkstart", duur, norm, duur_ok, s.duur_bron))
+        redenen.append(snelle_reden((s.duur_voorwaarde, duur, norm, duur_ok, s.duur_bron)))
         return duur_ok
     jaren = leeftijd(f["geboortedatum"], ws)
     lks = f["lks_indicatie"]
@@ -163,10 +165,10 @@ def voorwaarden(f: dict[str, Any], s: Instellingen) -> tuple[bool, list[Reden]]:
     duur_ok = bijstandsduur(f, s, redenen, lks_route=True)
     uren = f["uren_per_week"]
     uren_ok = uren >= s.min_uren
-    redenen.append(Reden(s.uren[0], uren, s.uren[1], uren_ok, s.uren[2]))
+    redenen.append(snelle_reden((s.uren[0], uren, s.uren[1], uren_ok, s.uren[2])))
     contract = f["contract_maanden"]
     contract_ok = contract >= s.min_contract
-    redenen.append(Reden(s.contract[0], contract, s.contract[1], contract_ok, s.contract[2]))
+    redenen.append(snelle_reden((s.contract[0], contract, s.contract[1], contract_ok, s.contract[2])))
     herhaal_ok = herhaaltermijn(f, s, redenen)
     return duur_ok and uren_ok and contract_ok and herhaal_ok, redenen
 
@@ -188,10 +190,8 @@ def premie_op_werk(f: dict[str, Any], peildatum: date, p: Parameters):
     deel_2_op = plus_maanden(ws, s.behoud_maanden)
     nog = f["werk_nog_op"]
     deel_2 = nog is not None and nog >= deel_2_op and peildatum >= deel_2_op
-    op = deel_2_op.isoformat()
-    redenen.append(
-        Reden(s.behoud_voorwaarde, nog, f"werk nog gedaan op of na {op}, peildatum op of na {op}", deel_2, s.behoud_bron)
-    )
+    # the norm is the date werk_start + behoud_maanden; werk_nog_op and the peildatum must reach it
+    redenen.append(snelle_reden((s.behoud_voorwaarde, nog, deel_2_op, deel_2, s.behoud_bron)))
     if not ok:
         return False, (), redenen
     if deel_2:

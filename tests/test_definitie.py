@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import open_engine
-from helpers import ACTOR, FEITEN, at, client, planned, task_for
+from tests.conftest import open_engine
+from tests.helpers import ACTOR, FEITEN, at, client, planned, task_for
 from trajecten.definitie import (
     INSTRUMENTEN_DIR,
     DefinitieFout,
@@ -240,18 +240,25 @@ def test_changed_definition_makes_a_new_version_and_running_trajectories_keep_th
     finally:
         eng.db.dispose()
 
-    # A fresh engine (empty cache) plans A's new follow-ups with v1 timing, read back from the database
+    # Fresh engines (empty caches, as after a restart) read v1 back from the database: one sweeps,
+    # another completes the week-9 tasks; A's new follow-ups get v1 timing, B's v2 timing.
     clock.set(at(2026, 3, 9, 9))
     eng2 = open_engine(db_url, clock, instrument_dir=inst_dir)
     try:
         assert eng2.register.sync() == [(IB, 2, False)]
-        eng2.sweep()
-        for tid in (a.traject_id, b.traject_id):
-            eng2.complete_task(task_for(eng2, tid, "besluit_week9").id, actor=ACTOR, uitkomst="afronden")
-        assert planned(eng2, a.traject_id)[("eindevaluatie", 0)] == at(2026, 3, 11)  # v1: +2wd
-        assert planned(eng2, b.traject_id)[("eindevaluatie", 0)] == at(2026, 3, 16)  # v2: +5wd
+        res = eng2.sweep()
+        assert res.mislukt == 0 and res.incidenten == 0
+        assert res.uitgevoerd > 0
     finally:
         eng2.db.dispose()
+    eng3 = open_engine(db_url, clock, instrument_dir=inst_dir)
+    try:
+        for tid in (a.traject_id, b.traject_id):
+            eng3.complete_task(task_for(eng3, tid, "besluit_week9").id, actor=ACTOR, uitkomst="afronden")
+        assert planned(eng3, a.traject_id)[("eindevaluatie", 0)] == at(2026, 3, 11)  # v1: +2wd
+        assert planned(eng3, b.traject_id)[("eindevaluatie", 0)] == at(2026, 3, 16)  # v2: +5wd
+    finally:
+        eng3.db.dispose()
 
 
 def test_a_broken_changed_file_stores_no_version(db_url, clock, tmp_path):

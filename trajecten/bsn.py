@@ -1,4 +1,4 @@
-"""BSN (burgerservicenummer): the 11-test, masking and synthetic numbers. A BSN is never logged."""
+"""Identifiers of people: the BSN (11-test, masking, synthetic numbers; never logged) and the IBAN."""
 
 from __future__ import annotations
 
@@ -43,3 +43,14 @@ def synthetisch(rng: random.Random) -> str:
             candidate = "".join(map(str, digits)) + str(last)
             if elfproef(candidate):
                 return candidate
+
+
+def valideer_iban(value: str, veld: str = "iban") -> str:
+    """A valid IBAN in compact form (checked with schwifty), or OngeldigeInvoer naming the field."""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        return str(IBAN(value).compact)
+    except SchwiftyException as exc:
+        raise OngeldigeInvoer(veld, f"geen geldig IBAN ({exc})") from None

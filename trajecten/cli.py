@@ -276,6 +276,17 @@ def sweep(
 
 @app.command()
 @clean_errors
+def signalen(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is")):
+    """Laat de regels beslissen over escalaties (taak te laat) en herinneringen (geen contact)."""
+    from .signalen import signaleer
+
+    moment = _parse_moment(now, "--now")
+    res = signaleer(_engine(moment), moment)
+    out.print(f"escalaties {res.escalaties}, herinneringen {res.herinneringen}")
+
+
+@app.command()
+@clean_errors
 def timeline(traject: int):
     """De tijdlijn van een traject: geplande en uitgevoerde stappen, taken en gebeurtenissen."""
     tl = _engine().timeline(traject)
@@ -384,6 +395,53 @@ def regels_beslis(
         sys.stdout.write(json.dumps(besluit.to_json(), ensure_ascii=False) + "\n")
     else:
         out.print(besluit.uitleg(), highlight=False)
+
+
+@regels_app.command("wat-als")
+@clean_errors
+def regels_wat_als(
+    regel: str,
+    zet: list[str] = typer.Option(..., "--zet", help="parameter=waarde, bv. premie_op_werk.min_bijstand_maanden=24"),
+    peildatum: Optional[str] = typer.Option(None, "--peildatum", help="JJJJ-MM-DD (standaard: vandaag)"),
+    aanname: list[str] = typer.Option([], "--aanname", help="feit=waarde voor wat niet bekend is, bv. uren_per_week=20"),
+    toon: int = typer.Option(20, "--toon", min=0, help="zoveel cliëntnummers per lijst tonen"),
+    json_: bool = typer.Option(False, "--json"),
+):
+    """Wat als een parameter verandert? Telt over de hele caseload wie erbij komt en wie afvalt, met geldeffect."""
+    import yaml
+
+    import regels
+
+    from . import watals
+
+    overrides = {}
+    for item in zet:
+        if "=" not in item:
+            fail(f"--zet {item!r}: schrijf parameter=waarde")
+        k, v = item.split("=", 1)
+        overrides[k.strip()] = yaml.safe_load(v)
+    aannames = {}
+    for item in aanname:
+        if "=" not in item:
+            fail(f"--aanname {item!r}: schrijf feit=waarde")
+        k, v = item.split("=", 1)
+        aannames[k.strip()] = yaml.safe_load(v)
+    eng = _engine()
+    if not eng.rules.known(regel):
+        fail(f"regel: {regel!r} bestaat niet; bekend: {', '.join(regels.regel_namen())}")
+    day = _parse_date(peildatum, "--peildatum") or local_date(eng.clock.now())
+    try:
+        res = watals.wat_als(eng, regel, overrides, day, aannames)
+    except (regels.RegelFout, ValueError) as exc:
+        fail(str(exc))
+    if json_:
+        sys.stdout.write(json.dumps(res.to_json(), ensure_ascii=False) + "\n")
+        return
+    out.print(res.samenvatting(), highlight=False)
+    for title, ids in (("erbij (cliëntnummers)", res.gewonnen), ("eraf (cliëntnummers)", res.verloren)):
+        if ids:
+            more = f" … en {len(ids) - toon} meer" if len(ids) > toon else ""
+            out.print(f"{title}: {', '.join(map(str, ids[:toon]))}{more}")
 
 
 # --------------------------------------------------------------------------- payouts

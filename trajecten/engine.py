@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
 
 from . import runner
-from .bsn import valideer_bsn
+from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
 from .db import is_postgres, make_engine, migrate
 from .definitie import INSTRUMENTEN_DIR, FeitType, StapSoort
+from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
 from .planner import PlanContext, anchor_date, as_date
@@ -29,6 +30,12 @@ from .tijd import TZ, Clock, SystemClock, WerkdagKalender, local_date
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)
+
+
+# Events every trajectory knows, whatever its instrument.
+ALGEMENE_GEBEURTENISSEN = {
+    "contact": DefGebeurtenis(titel="Contact met de inwoner vastgelegd"),
+}
 
 
 @dataclass(frozen=True)
@@ -77,14 +84,17 @@ class Engine:
     # ------------------------------------------------------------------ clients
 
     def add_client(self, bsn: str, *, naam: str = "", geboortedatum: date | None = None, postcode: str = "",
-                   gebied: str = "", coach: str = "", bijstand_sinds: date | None = None) -> int:
+                   gebied: str = "", coach: str = "", bijstand_sinds: date | None = None,
+                   iban: str | None = None) -> int:
         bsn = valideer_bsn(bsn)
+        if iban:
+            iban = valideer_iban(iban)
         with self.db.begin() as conn:
             if conn.execute(sa.select(C.c.id).where(C.c.bsn == bsn)).first():
                 raise OngeldigeInvoer("bsn", "er bestaat al een cliënt met dit BSN")
             return conn.execute(C.insert().values(
                 bsn=bsn, naam=naam, geboortedatum=geboortedatum, postcode=postcode, gebied=gebied, coach=coach,
-                bijstand_sinds=bijstand_sinds, aangemaakt_op=self.clock.now(),
+                bijstand_sinds=bijstand_sinds, iban=iban, aangemaakt_op=self.clock.now(),
             )).inserted_primary_key[0]
 
     def _client(self, conn, client_id: int):
@@ -211,10 +221,10 @@ class Engine:
             tr = self._traject(conn, traject_id)
             if tr.status == TrajectStatus.beeindigd.value:
                 raise OngeldigeToestand(f"traject {traject_id} is al beëindigd")
-            compiled = self.register.get(tr.instrument, tr.definitie_versie)
-            spec = compiled.definitie.gebeurtenissen.get(event)
+            compiled = self.register.get(tr.instrument, tr.definitie_versie, conn)
+            spec = compiled.definitie.gebeurtenissen.get(event) or ALGEMENE_GEBEURTENISSEN.get(event)
             if spec is None:
-                known = ", ".join(sorted(compiled.definitie.gebeurtenissen)) or "(geen)"
+                known = ", ".join(sorted({*compiled.definitie.gebeurtenissen, *ALGEMENE_GEBEURTENISSEN}))
                 raise OngeldigeInvoer("event", f"{event!r} hoort niet bij {tr.instrument}; bekend: {known}")
             feiten = dict(tr.feiten or {})
             values: dict[str, Any] = {}
@@ -280,7 +290,7 @@ class Engine:
             if task.status != TaakStatus.open.value:
                 raise OngeldigeToestand(f"taak {taak_id} is al {task.status}")
             tr = self._traject(conn, task.traject_id)
-            compiled = self.register.get(tr.instrument, tr.definitie_versie)
+            compiled = self.register.get(tr.instrument, tr.definitie_versie, conn)
             st = compiled.steps[task.stap]
             if st.uitkomsten:
                 if uitkomst not in st.uitkomsten:
@@ -313,7 +323,7 @@ class Engine:
             tr = self._traject(conn, traject_id)
             if tr.status == TrajectStatus.beeindigd.value:
                 raise OngeldigeToestand(f"traject {traject_id} is al beëindigd")
-            compiled = self.register.get(tr.instrument, tr.definitie_versie)
+            compiled = self.register.get(tr.instrument, tr.definitie_versie, conn)
             if uitkomst not in compiled.definitie.uitkomsten:
                 raise OngeldigeInvoer("uitkomst", f"kies een van {', '.join(compiled.definitie.uitkomsten)}")
             if not reden.strip():

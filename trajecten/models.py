@@ -165,6 +165,8 @@ class Taak(SQLModel, table=True):
     aangemaakt_op: datetime = _ts()
     gesloten_door: str | None = Field(default=None, max_length=100)
     gesloten_op: datetime | None = _ts(nullable=True)
+    geescaleerd_op: datetime | None = _ts(nullable=True)
+    geescaleerd_naar: str | None = Field(default=None, max_length=100)
 
 
 class Incident(SQLModel, table=True):

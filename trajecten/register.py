@@ -103,14 +103,18 @@ class DefinitionRegister:
             raise KeyError(f"unknown instrument {instrument!r}; known: {known}")
         return self.get(instrument, versie)
 
-    def get(self, instrument: str, versie: int) -> Compiled:
+    def get(self, instrument: str, versie: int, conn=None) -> Compiled:
+        """A stored version. Inside a transaction pass its ``conn``: on SQLite a second connection
+        would wait for the write lock that very transaction holds."""
         got = self._cache.get((instrument, versie))
         if got is None:
             t = InstrumentVersie.__table__
-            with self._db.connect() as conn:
-                text = conn.execute(
-                    sa.select(t.c.inhoud).where(t.c.instrument == instrument, t.c.versie == versie)
-                ).scalar()
+            q = sa.select(t.c.inhoud).where(t.c.instrument == instrument, t.c.versie == versie)
+            if conn is not None:
+                text = conn.execute(q).scalar()
+            else:
+                with self._db.connect() as own:
+                    text = own.execute(q).scalar()
             if text is None:
                 raise KeyError(f"instrument {instrument!r} has no version {versie}")
             # the stored text, named so the file-name check still holds: instrument_versie/v<n>/<instrument>.yaml

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .definitie import Stap, StapSoort
-from .models import GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling, Client
+from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
+                     Client, UTCDateTime)
 from .planner import anchor_date, as_date
 from .tijd import TZ
 
@@ -186,6 +187,8 @@ def _bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -
     defaults = tuple(c.default.arg for c in missing)
     keys_all = keys + tuple(c.key for c in missing)
     sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
+    procs = [_same_value_memo(p) if p is not None and isinstance(c.type, (sa.DateTime, UTCDateTime)) else p
+             for p, c in zip(procs, (table.c[k] for k in keys_all))]
     n_keys = len(keys)
     if pg:
         columns = []
@@ -207,11 +210,24 @@ def _bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -
         conn.exec_driver_sql(sql, params)
 
 
+def _same_value_memo(proc):
+    """``proc`` remembering its last input: a batch passes the same ``now`` object thousands of times."""
+    last_in, last_out = object(), None
+
+    def memo(value):
+        nonlocal last_in, last_out
+        if value is not last_in:
+            last_in, last_out = value, proc(value)
+        return last_out
+
+    return memo
+
+
 def _mark_steps(conn, rows: list[dict]) -> None:
     """Record the outcome of fired/cancelled steps: per row sid -> status st, uitgevoerd_op op,
     te_laat_s late, uitkomst u, reden r; pogingen + 1."""
     dialect = conn.dialect
-    p_op = S.c.uitgevoerd_op.type._cached_bind_processor(dialect)
+    p_op = _same_value_memo(S.c.uitgevoerd_op.type._cached_bind_processor(dialect))
     ops = [p_op(r["op"]) for r in rows]
     if dialect.name == "postgresql":
         conn.exec_driver_sql(
@@ -231,10 +247,12 @@ def _mark_steps(conn, rows: list[dict]) -> None:
 
 
 def _ids_in(col, ids, pg: bool):
-    """``col IN ids``; on PostgreSQL as ``col = ANY(array)``: one parameter instead of thousands."""
+    """``col IN ids`` with one parameter instead of thousands (compiling and sending them dominated)."""
     if pg:
         return col == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
-    return col.in_(ids)
+    # SQLite: the ids as one JSON array parameter (json_each), not one bound parameter per id
+    return col.in_(sa.select(sa.literal_column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, json.dumps(list(ids)), type_=sa.String))))
 
 
 class _BatchData:
@@ -327,7 +345,7 @@ class _BatchData:
         key = (r.instrument, r.definitie_versie)
         c = self.compiled.get(key)
         if c is None:
-            c = self.compiled[key] = self.engine.register.get(*key)
+            c = self.compiled[key] = self.engine.register.get(*key, self.conn)
         return c
 
 
