@@ -49,7 +49,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- sweep:start -->", "<!-- sweep:end -->"
 GOAL_RATE = 20_000
 GOAL_RATIO = 1.2
-console = Console()
+console = Console(width=max(Console().width, 180))
 
 
 # --------------------------------------------------------------------------- databases as templates
@@ -135,6 +135,39 @@ def sweep_once(db: Db, tag: str, n_expected: int, batch_size: int) -> Run:
     return Run(res.verwerkt, secs, res.batches, res.uitgevoerd, res.overgeslagen)
 
 
+def _sweeper(url: str, batch_size: int, out, go) -> None:
+    eng = c.open_engine(url)
+    go.wait()
+    res = eng.sweep(now=c.NOW, batch_size=batch_size)
+    out.put((res.verwerkt, res.batches, res.uitgevoerd, res.overgeslagen))
+
+
+def sweep_parallel(db: Db, tag: str, n_expected: int, batch_size: int, procs: int) -> Run:
+    """``procs`` sweeper processes on one PostgreSQL database (FOR UPDATE SKIP LOCKED shares the work)."""
+    import multiprocessing as mp
+
+    url = db.fresh(tag)
+    ctx = mp.get_context("spawn")
+    out, go = ctx.Queue(), ctx.Event()
+    ps = [ctx.Process(target=_sweeper, args=(url, batch_size, out, go)) for _ in range(procs)]
+    for p in ps:
+        p.start()
+    time.sleep(4)  # let every process import and open its engine before the clock starts
+    t0 = time.perf_counter()
+    go.set()
+    got = [out.get() for _ in ps]
+    secs = time.perf_counter() - t0
+    for p in ps:
+        p.join()
+    eng = c.open_engine(url)
+    left = c.counts(eng)["due_left"]
+    eng.db.dispose()
+    fired = sum(g[0] for g in got)
+    if fired != n_expected or left != 0:
+        raise SystemExit(f"{db.label}: {procs} sweepers fired {fired} of {n_expected}, {left} still due")
+    return Run(fired, secs, sum(g[1] for g in got), sum(g[2] for g in got), sum(g[3] for g in got))
+
+
 def best(db: Db, tag: str, n: int, batch_size: int, repeat: int) -> Run:
     runs = [sweep_once(db, tag, n, batch_size) for _ in range(repeat)]
     return min(runs, key=lambda r: r.seconds)
@@ -183,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs per engine measurement; the best counts")
     ap.add_argument("--aps-n", type=int, default=10_000, help="timers in the APScheduler baseline")
     ap.add_argument("--aps-budget", type=float, default=180.0, help="seconds before the baseline is cut off")
+    ap.add_argument("--sweepers", type=int, default=2,
+                    help="PostgreSQL: also measure this many sweeper processes at once (1 = skip)")
     ap.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
@@ -228,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
                 prog.remove_task(task)
             bs_best = max(scan, key=lambda b: scan[b].rate)
             r.update(scan=scan, batch=bs_best, ds={10_000: ds10}, runs={10_000: scan[bs_best]})
+            if kind == "postgres" and args.sweepers > 1:
+                task, _ = bar(f"{db.label}: 10k due, {args.sweepers} sweepers")
+                r["par"] = {10_000: min((sweep_parallel(db, "10k", ds10.due, bs_best, args.sweepers)
+                                         for _ in range(args.repeat)), key=lambda x: x.seconds)}
+                prog.remove_task(task)
             console.print(f"{db.label}: batch scan " + ", ".join(f"{b}: {fmt_rate(x.rate)}/s" for b, x in scan.items())
                           + f" -> {bs_best}")
             # ---- 100k
@@ -237,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
                 prog.update(task, description=f"{db.label}: {n // 1000}k due, sweeping")
                 r["ds"][n] = ds
                 r["runs"][n] = best(db, f"{n // 1000}k", ds.due, bs_best, args.repeat)
+                if kind == "postgres" and args.sweepers > 1:
+                    prog.update(task, description=f"{db.label}: {n // 1000}k due, {args.sweepers} sweepers")
+                    r.setdefault("par", {})[n] = min(
+                        (sweep_parallel(db, f"{n // 1000}k", ds.due, bs_best, args.sweepers) for _ in range(args.repeat)),
+                        key=lambda x: x.seconds)
                 prog.remove_task(task)
                 db.drop(f"{n // 1000}k")
                 console.print(f"{db.label}: {n:,} due -> {fmt_rate(r['runs'][n].rate)}/s")
@@ -302,6 +347,12 @@ def report(results: dict, args, command: str, total_s: float, load_before: str, 
             row(r["label"], f"engine, {n:,} due ({ds.planned:,} planned), batch {r['batch']}", f"{run.fired:,}",
                 f"{run.seconds:.2f}", fmt_rate(run.rate), f"{x:.0f}×",
                 f"{check(run.rate >= GOAL_RATE)} ≥ {GOAL_RATE:,}/s")
+            par = r.get("par", {}).get(n)
+            if par is not None:
+                x = par.rate / a.rate if a.rate else 0
+                row(r["label"], f"engine, {n:,} due, {args.sweepers} sweeper processes (SKIP LOCKED), "
+                    f"batch {r['batch']}", f"{par.fired:,}", f"{par.seconds:.2f}", fmt_rate(par.rate), f"{x:.0f}×",
+                    f"{check(par.rate >= GOAL_RATE)} ≥ {GOAL_RATE:,}/s")
         note = "" if a.complete else f" (cut off after {args.aps_budget:.0f} s)"
         row(r["label"], f"APScheduler 3 + SQLAlchemyJobStore, {a.n:,} date jobs{note}; adding them: "
             f"{a.add_s:.1f} s", f"{a.fired:,}", f"{a.run_s:.2f}", fmt_rate(a.rate), "1×", "baseline")

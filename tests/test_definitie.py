@@ -97,6 +97,12 @@ BROKEN = [
      "premie_deel_2", "regel"),
     ("cancel_by_undeclared_event", "jobcoaching_nazorg", "    herhaal: {elke: +1w, max: 4}\n    vervalt_bij: [werk_beeindigd]",
      "    herhaal: {elke: +1w, max: 4}\n    vervalt_bij: [ontslag]", "checkin_wekelijks", "vervalt_bij"),
+    ("repeat_until_without_kind", IB, "tot: stap:besluit_week9", "tot: besluit_week9", "coachingscontact",
+     "herhaal.tot"),
+    ("repeat_until_undeclared_fact", "ww_preventie", "tot: feit:ww_einddatum", "tot: feit:ww_eind", "contactmoment",
+     "herhaal.tot"),
+    ("repeat_until_missing_step", IB, "tot: stap:besluit_week9", "tot: stap:besluit_week8", "coachingscontact",
+     "herhaal.tot"),
     ("repeat_backwards", IB, "herhaal: {elke: +1w, max: 3}", "herhaal: {elke: -1w, max: 3}", "verlengd_contact",
      "herhaal.elke"),
 ]
@@ -162,6 +168,15 @@ def test_instrument_level_problems_name_the_field(tmp_path):
     data["gebeurtenissen"] = {}
     with pytest.raises(DefinitieFout, match="could never finish"):
         parse_definitie(yaml.safe_dump(data), tmp_path / f"{IB}.yaml")
+
+
+def test_begin_must_anchor_on_start_or_a_declared_fact(tmp_path):
+    text = _once(_text("ww_preventie"), "begin:\n  anchor: feit:ww_einddatum", "begin:\n  anchor: feit:ww_eind")
+    path = tmp_path / "ww_preventie.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitieFout) as err:
+        load_dir(tmp_path)
+    assert str(err.value).startswith(str(path)) and "begin.anchor" in str(err.value)
 
 
 def test_all_problems_of_a_step_are_reported_together(tmp_path):

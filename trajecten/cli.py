@@ -28,6 +28,8 @@ app.add_typer(client_app, name="client")
 app.add_typer(taak_app, name="taak")
 regels_app = typer.Typer(help="Regels: beslissingen met uitleg", no_args_is_help=True)
 app.add_typer(regels_app, name="regels")
+feed_app = typer.Typer(help="UWV-overdrachten: importeren en quarantaine", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
 betaal_app = typer.Typer(help="Uitbetalingen: vier-ogen-goedkeuring en SEPA-export", no_args_is_help=True)
 app.add_typer(betaal_app, name="uitbetalingen")
 
@@ -442,6 +444,68 @@ def regels_wat_als(
         if ids:
             more = f" … en {len(ids) - toon} meer" if len(ids) > toon else ""
             out.print(f"{title}: {', '.join(map(str, ids[:toon]))}{more}")
+
+
+# --------------------------------------------------------------------------- UWV feed
+
+
+def _feed():
+    from .koppelingen import uwv_feed
+
+    eng = _engine()
+    return eng, uwv_feed(eng.settings)
+
+
+@feed_app.command("importeer")
+@clean_errors
+def feed_importeer(bestand: Path, json_: bool = typer.Option(False, "--json")):
+    """Importeer een UWV-bestand (JSON Lines of CSV); foute records gaan met reden in quarantaine."""
+    if not bestand.is_file():
+        fail(f"bestand: {bestand} bestaat niet")
+    eng, feed = _feed()
+    s = feed.importeer_bestand(eng, bestand)
+    if json_:
+        sys.stdout.write(json.dumps(s.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        out.print(s.tekst(), highlight=False)
+
+
+@feed_app.command("quarantaine")
+@clean_errors
+def feed_quarantaine(alles: bool = typer.Option(False, "--alles", help="ook verwerkte")):
+    """Afgekeurde records met hun redenen (zonder BSN)."""
+    import sqlalchemy as sa
+
+    from .models import Quarantaine
+
+    eng = _engine()
+    q = Quarantaine.__table__
+    stmt = sa.select(q).order_by(q.c.id)
+    if not alles:
+        stmt = stmt.where(q.c.status == "open")
+    with eng.reader.connect() as conn:
+        rows = conn.execute(stmt).all()
+    table = Table("id", "bron", "regel", "status", "redenen")
+    for r in rows:
+        table.add_row(str(r.id), r.bron, str(r.regelnr or ""), r.status,
+                      "; ".join(f"{x['veld']}: {x['reden']}" for x in r.redenen))
+    out.print(table if rows else "quarantaine is leeg")
+
+
+@feed_app.command("herverwerk")
+@clean_errors
+def feed_herverwerk(quarantaine: int, gecorrigeerd: Path = typer.Option(..., "--record", help="JSON-bestand met het verbeterde record"),
+                    door: Optional[str] = typer.Option(None, "--door")):
+    """Verwerk een record uit quarantaine opnieuw, na correctie."""
+    try:
+        data = json.loads(gecorrigeerd.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"--record: {exc}")
+    if not isinstance(data, dict):
+        fail("--record: verwacht een JSON-object")
+    eng, feed = _feed()
+    s = feed.herverwerk(eng, quarantaine, data, door=_actor(door))
+    out.print(s.tekst(), highlight=False)
 
 
 # --------------------------------------------------------------------------- payouts

@@ -45,6 +45,26 @@ class Settings(BaseSettings):
         description="module:function that writes the payment file (connector, loaded by name)",
     )
 
+    uwv_feed_koppeling: str = Field(default="connectors.uwv", description="module of the UWV feed connector")
+    uwv_feed_map: str | None = Field(default=None, description="folder where UWV feed files arrive (hourly import)")
+    export_map: str = Field(default="export", description="folder for payment files and monthly reports")
+    sweep_interval_s: int = Field(default=60, ge=1, le=3600, description="embedded scheduler: seconds between sweeps")
+    schema_signalen: str = Field(default="30 6 * * *", description="cron (Europe/Amsterdam): escalations and reminders")
+    schema_feed: str = Field(default="0 * * * 1-5", description="cron: UWV feed import (hourly on working days)")
+    schema_export: str = Field(default="0 7 * * 1-5", description="cron: payout export (daily on working days)")
+    schema_rapportage: str = Field(default="0 6 1 * *", description="cron: monthly report (1st of the month)")
+
+    @field_validator("schema_signalen", "schema_feed", "schema_export", "schema_rapportage")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc})") from None
+        return v
+
     @field_validator("sepa_debiteur_iban")
     @classmethod
     def _iban(cls, v: str) -> str:

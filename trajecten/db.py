@@ -30,9 +30,13 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # One writer at a time: take the write lock at the start, so two sweeps never
-            # interleave a read-then-write (SQLite's equivalent of SKIP LOCKED is waiting).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # One writer at a time: a transaction takes the write lock at its start, so two sweeps never
+            # interleave a read-then-write (SQLite's equivalent of SKIP LOCKED is waiting). Pure reads
+            # go through ``reader(engine)`` and do not take it (WAL lets them read during a write).
+            if conn.get_execution_options().get("sqlite_deferred"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -58,3 +62,8 @@ def migrate(engine: Engine) -> None:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same database for reading only: on SQLite its transactions do not take the write lock."""
+    return engine.execution_options(sqlite_deferred=True) if engine.dialect.name == "sqlite" else engine

@@ -71,6 +71,14 @@ class Herhaling(Strict):
             raise ValueError("must move forward, e.g. +2w")
         return v
 
+    @field_validator("tot")
+    @classmethod
+    def _tot(cls, v: str | None) -> str | None:
+        # anything else would silently never stop the repeat (next_occurrence finds no limit)
+        if v is not None and not re.match(r"^(feit|stap):[a-z][a-z0-9_]*$", v):
+            raise ValueError("must be stap:<key> or feit:<name>")
+        return v
+
     @model_validator(mode="after")
     def _bounded(self) -> "Herhaling":
         return self
@@ -249,6 +257,12 @@ class Instrument(Strict):
                 tk, tn = s.herhaal.tot.split(":", 1) if ":" in s.herhaal.tot else (s.herhaal.tot, None)
                 if tk == "stap" and tn not in keys:
                     raise _step_error(i, s.key, "herhaal.tot", f"step {tn!r} does not exist")
+                if tk == "feit" and tn not in self.feiten and not self._fact_from_event(tn):
+                    raise _step_error(i, s.key, "herhaal.tot", f"fact {tn!r} is not declared under feiten")
+        if self.begin is not None:  # the engine reads only start or a fact given at start; else it would start today
+            bk, _, bn = self.begin.anchor.partition(":")
+            if bk not in ("start", "feit") or (bk == "feit" and bn not in self.feiten):
+                raise ValueError(f"begin.anchor: {self.begin.anchor!r} must be start or feit:<a fact declared under feiten>")
         for name, ev in self.gebeurtenissen.items():
             if ev.uitkomst and ev.uitkomst not in self.uitkomsten:
                 raise ValueError(f"gebeurtenissen.{name}.uitkomst: {ev.uitkomst!r} is not among uitkomsten")

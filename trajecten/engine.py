@@ -5,6 +5,7 @@ Prefect flows, the embedded scheduler, the CLI and the web pages all call these 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from . import runner
 from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
-from .db import is_postgres, make_engine, migrate
+from .db import is_postgres, make_engine, migrate, reader
 from .definitie import INSTRUMENTEN_DIR, FeitType, StapSoort
 from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
@@ -70,6 +71,7 @@ class Engine:
         self.plan_context = PlanContext(kalender, time.fromisoformat(s.dagstart))
         self.retry_policy = RetryPolicy(s.retry_start_s, s.retry_max_s, s.max_pogingen)
         self.is_postgres = is_postgres(db)
+        self.reader = reader(db)  # for pure reads (pages, reports): no write lock on SQLite
 
     @classmethod
     def open(cls, url: str | None = None, clock: Clock | None = None, settings: Settings | None = None,
@@ -85,11 +87,11 @@ class Engine:
 
     def add_client(self, bsn: str, *, naam: str = "", geboortedatum: date | None = None, postcode: str = "",
                    gebied: str = "", coach: str = "", bijstand_sinds: date | None = None,
-                   iban: str | None = None) -> int:
+                   iban: str | None = None, conn=None) -> int:
         bsn = valideer_bsn(bsn)
         if iban:
             iban = valideer_iban(iban)
-        with self.db.begin() as conn:
+        with self.transaction(conn) as conn:
             if conn.execute(sa.select(C.c.id).where(C.c.bsn == bsn)).first():
                 raise OngeldigeInvoer("bsn", "er bestaat al een cliënt met dit BSN")
             return conn.execute(C.insert().values(
@@ -142,8 +144,17 @@ class Engine:
 
     # ------------------------------------------------------------------ start
 
+    @contextmanager
+    def transaction(self, conn=None):
+        """The caller's transaction if it passes one (so several operations commit together), else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.db.begin() as new:
+                yield new
+
     def start(self, instrument: str, client_id: int, feiten: dict[str, Any] | None = None, *, actor: str,
-              overrule_reden: str | None = None, mag_overrulen: bool = False) -> StartResultaat:
+              overrule_reden: str | None = None, mag_overrulen: bool = False, conn=None) -> StartResultaat:
         """Start a trajectory: check eligibility (refuse with the reasons, unless a person allowed to
         overrule gives a reason), write the trajectory and its planned steps."""
         if not actor:
@@ -152,7 +163,7 @@ class Engine:
         typed = self.parse_feiten(compiled, feiten or {})
         now = self.clock.now()
         today = local_date(now)
-        with self.db.begin() as conn:
+        with self.transaction(conn) as conn:
             client = self._client(conn, client_id)
             besluit = self._decide_toegang(compiled, client, typed, today)
             overruled = False

@@ -223,3 +223,32 @@ class Betaalbatch(SQLModel, table=True):
     aantal: int
     totaal: Decimal = Field(sa_column=Column(sa.Numeric(14, 2), nullable=False))
     xml: str = Field(sa_column=Column(sa.Text, nullable=False))
+
+
+class Quarantaine(SQLModel, table=True):
+    """A feed record (or a whole file) that was rejected: kept with its raw content and each reason."""
+
+    __tablename__ = "quarantaine"
+    id: int | None = Field(default=None, primary_key=True)
+    bron: str = Field(max_length=200, description="file name, 'http' or 'push'")
+    regelnr: int | None = None
+    inhoud: str = Field(sa_column=Column(sa.Text, nullable=False))
+    inhoud_hash: str = Field(max_length=64, index=True, description="sha256 of the content: the same record is kept once")
+    redenen: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ontvangen_op: datetime = _ts()
+    status: str = Field(default="open", max_length=12, index=True)
+    verwerkt_door: str | None = Field(default=None, max_length=100)
+    verwerkt_op: datetime | None = _ts(nullable=True)
+
+
+class UwvOverdracht(SQLModel, table=True):
+    """One accepted UWV handover; ``referentie`` (uwv_referentie) is the idempotency key."""
+
+    __tablename__ = "uwv_overdracht"
+    id: int | None = Field(default=None, primary_key=True)
+    referentie: str = Field(max_length=64, unique=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    ontvangen_op: datetime = _ts()
+    bron: str = Field(max_length=200)
+    uitkomst: str = Field(max_length=20, description="gestart, gepland, geen_risico, al_lopend")
+    traject_id: int | None = Field(default=None, foreign_key="traject.id")

@@ -38,6 +38,10 @@ U = Uitbetaling.__table__
 C = Client.__table__
 
 SWEEP_ACTOR = "systeem:sweep"
+# Plain-str copies of the enum values the per-step code uses (Enum.value is a descriptor call, and the
+# hot path reads these several times per fired step).
+_GEPLAND, _UITGEVOERD, _GEANNULEERD = StapStatus.gepland.value, StapStatus.uitgevoerd.value, StapStatus.geannuleerd.value
+_T_GEPLAND, _T_ACTIEF = TrajectStatus.gepland.value, TrajectStatus.actief.value
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class _Out:
     __slots__ = ("status", "uitkomst", "reden", "events", "steps", "tasks", "payouts", "traject", "end")
 
     def __init__(self):
-        self.status = StapStatus.uitgevoerd.value
+        self.status = _UITGEVOERD
         self.uitkomst: str | None = None
         self.reden: str | None = None
         self.events: list[dict] = []
@@ -167,47 +171,54 @@ def _bulk_plan(conn, table, keys: tuple, conflict: tuple | None):
 
 
 def _pg_array_type(col, dialect) -> str:
-    return "json" if isinstance(col.type, sa.JSON) else col.type.compile(dialect=dialect)
+    if isinstance(col.type, sa.JSON):
+        return "json"
+    if isinstance(col.type, sa.String):
+        # no length: an explicit cast to varchar(n) would silently truncate, while storing into the
+        # column refuses a too long value, as the row-by-row INSERT did
+        return "varchar"
+    return col.type.compile(dialect=dialect)
 
 
 def _bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table``; ``conflict``: ON CONFLICT DO NOTHING."""
+    """INSERT ``rows`` (dicts with the first row's keys) into ``table``; ``conflict``: ON CONFLICT DO NOTHING."""
     if not rows:
         return
     keys = tuple(rows[0])
-    kset = set(keys)
-    missing = [c for c in table.c if c.key not in kset and c.default is not None]
-    if any(not c.default.is_scalar for c in missing) or any(len(r) != len(keys) or r.keys() != kset for r in rows):
-        # unusual shapes: let SQLAlchemy handle them
-        if conflict:
-            insert_ignore(conn, table, rows, list(conflict))
-        else:
-            conn.execute(table.insert(), rows)
-        return
+    missing = [c for c in table.c if c.key not in keys and c.default is not None]
+    if any(not c.default.is_scalar for c in missing):
+        return _insert_sa(conn, table, rows, conflict)
     defaults = tuple(c.default.arg for c in missing)
     keys_all = keys + tuple(c.key for c in missing)
     sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
     procs = [_same_value_memo(p) if p is not None and isinstance(c.type, (sa.DateTime, UTCDateTime)) else p
              for p, c in zip(procs, (table.c[k] for k in keys_all))]
     n_keys = len(keys)
-    if pg:
-        columns = []
-        for i, proc in enumerate(procs):
-            if i < n_keys:
-                k = keys[i]
-                vals = [r[k] for r in rows]
-            else:
-                vals = [defaults[i - n_keys]] * len(rows)
-            columns.append([proc(v) for v in vals] if proc is not None else vals)
-        conn.exec_driver_sql(sql, tuple(columns))
+    try:  # a row without one of the first row's keys: SQLAlchemy's path (and its error), as before
+        if pg:
+            columns = []
+            for i, proc in enumerate(procs):
+                if i < n_keys:
+                    k = keys[i]
+                    vals = [r[k] for r in rows]
+                else:
+                    vals = [defaults[i - n_keys]] * len(rows)
+                columns.append([proc(v) for v in vals] if proc is not None else vals)
+            params = tuple(columns)
+        else:
+            procs_k = procs[:n_keys]
+            dflt = tuple(p(v) if p is not None else v for p, v in zip(procs[n_keys:], defaults))
+            params = [tuple([r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)]) + dflt for r in rows]
+    except KeyError:
+        return _insert_sa(conn, table, rows, conflict)
+    conn.exec_driver_sql(sql, params)
+
+
+def _insert_sa(conn, table, rows: list[dict], conflict: tuple | None) -> None:
+    if conflict:
+        insert_ignore(conn, table, rows, list(conflict))
     else:
-        procs_k = procs[:n_keys]
-        dflt = tuple(p(v) if p is not None else v for p, v in zip(procs[n_keys:], defaults))
-        params = [
-            tuple(r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)) + dflt
-            for r in rows
-        ]
-        conn.exec_driver_sql(sql, params)
+        conn.execute(table.insert(), rows)
 
 
 def _same_value_memo(proc):
@@ -261,6 +272,7 @@ class _BatchData:
     def __init__(self, conn, rows, engine: "Engine"):
         self.conn, self.engine = conn, engine
         self.compiled = {}
+        self._task_due: dict[tuple[int, date], datetime] = {}
         need_facts, need_tasks, need_coach, need_state, need_planned, need_prior = set(), set(), set(), set(), set(), set()
         targets = (need_facts, need_prior, need_tasks, need_coach, need_state, need_planned)
         needs_of: dict[tuple, tuple] = {}  # (instrument, versie, stap) -> the sets this step's trajectory goes in
@@ -316,6 +328,14 @@ class _BatchData:
                 sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(_ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0)
             ):
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
+
+    def task_due(self, ctx, step: Stap, day: date) -> datetime:
+        """``ctx.task_due`` (pure), computed once per step and day in a batch."""
+        key = (id(step), day)
+        got = self._task_due.get(key)
+        if got is None:
+            got = self._task_due[key] = ctx.task_due(step, day)
+        return got
 
     @staticmethod
     def _needs(c, stap: str, targets: tuple) -> tuple:
@@ -391,7 +411,7 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
         cancelled_in_batch = []
         for r in rows:
             if r.traject_id in ended:
-                cancelled_in_batch.append({"sid": r.id, "st": StapStatus.geannuleerd.value, "op": now,
+                cancelled_in_batch.append({"sid": r.id, "st": _GEANNULEERD, "op": now,
                                            "late": None, "u": None, "r": "traject beëindigd"})
                 res.geannuleerd += 1
                 continue
@@ -418,13 +438,13 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
             tasks.extend(out.tasks)
             payouts.extend(out.payouts)
             upd = dict(out.traject or {})
-            if r.tstatus == TrajectStatus.gepland.value and r.traject_id not in traject_updates:
-                upd.setdefault("status", TrajectStatus.actief.value)
+            if r.tstatus == _T_GEPLAND and r.traject_id not in traject_updates:
+                upd.setdefault("status", _T_ACTIEF)
             if upd:
                 traject_updates.setdefault(r.traject_id, {}).update(upd)
             if out.end:
                 ended.add(r.traject_id)
-            if out.status == StapStatus.uitgevoerd.value:
+            if out.status == _UITGEVOERD:
                 res.uitgevoerd += 1
             else:
                 res.overgeslagen += 1
@@ -500,7 +520,7 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
         assignee = data.coach.get(r.traject_id, "") if step.rol == "coach" else step.rol
         out.tasks.append({
             "traject_id": r.traject_id, "stap_id": r.id, "stap": step.key, "titel": step.titel, "rol": step.rol,
-            "toegewezen_aan": assignee, "due_at": ctx.task_due(step, max(due_day, now.astimezone(TZ).date())),
+            "toegewezen_aan": assignee, "due_at": data.task_due(ctx, step, max(due_day, now.astimezone(TZ).date())),
             "status": "open", "aangemaakt_op": now,
         })
     elif kind is StapSoort.wait_event:
@@ -573,7 +593,7 @@ def follow_ups(ctx, compiled, step: Stap, uitkomst: str | None, done_on: date, t
 
 def step_row(traject_id: int, step: Stap, due: datetime, volgnr: int) -> dict:
     return {"traject_id": traject_id, "stap": step.key, "volgnr": volgnr, "kind": step.kind.value, "due_at": due,
-            "status": StapStatus.gepland.value, "pogingen": 0}
+            "status": _GEPLAND, "pogingen": 0}
 
 
 def _event(r, type_: str, now: datetime, payload: dict, regel: str | None = None, versie: str | None = None) -> dict:

@@ -15,13 +15,13 @@ from regels._werkdagen import feestdagen, werkdagen_tussen
 datums = st.dates(min_value=date(1950, 1, 1), max_value=date(2060, 12, 31))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(datums, st.integers(min_value=-400, max_value=400))
 def test_plus_maanden_is_relativedelta(d, n):
     assert plus_maanden(d, n) == d + relativedelta(months=n)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(datums, datums)
 def test_maanden_tussen_is_relativedelta(a, b):
     rd = relativedelta(b, a)
@@ -32,7 +32,7 @@ def test_maanden_tussen_is_relativedelta(a, b):
         assert leeftijd(a, b) == rd.years
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(datums, datums)
 def test_meer_dan_36_maanden_is_werkstart_na_bijstand_plus_36(bijstand_sinds, werk_start):
     """The rule's duration check equals the explicit definition werk_start > bijstand_sinds + 36 months."""
@@ -80,7 +80,7 @@ def test_werkdagen_tussen():
     assert werkdagen_tussen(date(2026, 4, 2), date(2026, 4, 7), zonder_goede_vrijdag) == 2
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 1, 1)), st.integers(min_value=0, max_value=60))
 def test_werkdagen_tussen_is_dag_voor_dag_tellen(van, n):
     namen = parameter("werkdagen.feestdagen", date(2026, 1, 1))

@@ -1,0 +1,106 @@
+"""Four sweeper processes on one PostgreSQL database share 5,000 due steps: each fires exactly once.
+
+The rows are bulk-inserted with SQLAlchemy Core (reminder steps ``herinnering_intake`` of
+intensief_begeleiden: no follow-ups, no repeats), then four spawned processes, each with its own
+Engine and a FixedClock, start together (a Barrier) and sweep with batch_size=100.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import open_engine, reset_pg
+from tests.helpers import E, S, T, at, bsns, sweep_worker
+from trajecten.models import Client
+
+pytestmark = pytest.mark.postgres
+
+N_STEPS = 5000
+N_PROCS = 4
+IB = "intensief_begeleiden"
+
+
+def _plant(url: str, clock) -> None:
+    eng = open_engine(url, clock)  # creates the schema and stores the instrument versions
+    try:
+        versie = eng.register.current(IB).versie
+        now = clock.now()
+        C = Client.__table__
+        with eng.db.begin() as conn:
+            client_ids = conn.execute(
+                C.insert().returning(C.c.id, sort_by_parameter_order=True),
+                [{"bsn": b, "coach": "coach.anna", "bijstand_sinds": date(2020, 1, 1), "aangemaakt_op": now}
+                 for b in bsns(N_STEPS, seed=11)],
+            ).scalars().all()
+            traject_ids = conn.execute(
+                T.insert().returning(T.c.id, sort_by_parameter_order=True),
+                [{"client_id": cid, "instrument": IB, "definitie_versie": versie, "status": "actief",
+                  "start_datum": date(2026, 1, 5), "feiten": {"variant": "richting_werk"},
+                  "gestart_door": "test:bulk", "aangemaakt_op": now} for cid in client_ids],
+            ).scalars().all()
+            # due times spread over the morning so the claim order interleaves the trajectories
+            conn.execute(S.insert(), [
+                {"traject_id": tid, "stap": "herinnering_intake", "volgnr": 0, "kind": "reminder",
+                 "due_at": at(2026, 1, 12, 8, i % 60), "status": "gepland", "pogingen": 0}
+                for i, tid in enumerate(traject_ids)
+            ])
+        assert len(traject_ids) == N_STEPS
+    finally:
+        eng.db.dispose()
+
+
+def test_four_sweepers_fire_every_step_exactly_once(pg_url, clock):
+    reset_pg(pg_url)
+    _plant(pg_url, clock)
+
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(N_PROCS)
+    results = ctx.Queue()
+    now = at(2026, 1, 12, 10)
+    procs = [ctx.Process(target=sweep_worker, args=(pg_url, now.isoformat(), 100, barrier, results))
+             for _ in range(N_PROCS)]
+    for p in procs:
+        p.start()
+    got = []
+    try:
+        for _ in range(N_PROCS):
+            got.append(results.get(timeout=120))
+    except queue.Empty:
+        pytest.fail(f"only {len(got)} of {N_PROCS} sweepers reported: {got}")
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+    errors = [g for g in got if g[0] == "error"]
+    assert not errors, errors
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+
+    processed = [g[0] for g in got]
+    assert sum(processed) == N_STEPS, processed
+    assert all(g[2] == 0 for g in got), got  # no failures, no incidents
+    assert sum(1 for n in processed if n > 0) >= 2, f"no real concurrency: {processed}"
+
+    eng = sa.create_engine(pg_url)
+    try:
+        with eng.connect() as conn:
+            by_status = dict(conn.execute(sa.select(S.c.status, sa.func.count()).group_by(S.c.status)).all())
+            assert by_status == {"uitgevoerd": N_STEPS}, by_status
+            per_step = conn.execute(
+                sa.select(E.c.stap_id, sa.func.count().label("n"))
+                .where(E.c.type.in_(["stap_uitgevoerd", "stap_overgeslagen"]))
+                .group_by(E.c.stap_id)
+            ).all()
+            assert len(per_step) == N_STEPS
+            assert {r.n for r in per_step} == {1}
+            # the reminder itself was sent once per step too
+            reminders = conn.execute(sa.select(sa.func.count()).select_from(E).where(E.c.type == "herinnering")).scalar()
+            assert reminders == N_STEPS
+            assert conn.execute(sa.select(sa.func.min(S.c.pogingen), sa.func.max(S.c.pogingen))).one() == (1, 1)
+    finally:
+        eng.dispose()

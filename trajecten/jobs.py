@@ -1,0 +1,72 @@
+"""The engine's scheduled jobs, as plain functions. The embedded scheduler (APScheduler, ``trajecten
+serve``) and the Prefect flows (``flows/``) call exactly these: only the trigger differs.
+
+Each returns counts only (no personal data), fit for a log line or a Prefect artifact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+
+from .engine import Engine
+from .monitoring import maandcijfers
+from .signalen import signaleer
+from .tijd import local_date
+
+
+def sweep(engine: Engine, budget_s: float | None = None, batch_size: int | None = None) -> dict:
+    return engine.sweep(budget_s=budget_s, batch_size=batch_size).as_dict()
+
+
+def signalen(engine: Engine) -> dict:
+    return signaleer(engine).as_dict()
+
+
+def uitbetalingen_export(engine: Engine, map_: Path | str, door: str = "systeem:export") -> dict:
+    """Export approved payouts to one pain.001 file in ``map_`` (named after the batch)."""
+    from . import uitbetalingen
+
+    res = uitbetalingen.exporteer(engine, door=door)
+    out = {"batch": res.batch_id, "aantal": res.aantal, "totaal": f"{res.totaal:.2f}",
+           "niet_geexporteerd": len(res.overgeslagen)}
+    if res.batch_id is not None:
+        folder = Path(map_)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{res.bericht_id}.xml"
+        path.write_bytes(res.xml)
+        out["bestand"] = path.name
+    return out
+
+
+def maandrapportage(engine: Engine, jaar: int | None = None, maand: int | None = None,
+                    map_: Path | str | None = None) -> dict:
+    """Figures of a month (default: the previous one) per instrument; CSV/JSON in ``map_`` if given."""
+    if jaar is None or maand is None:
+        prev = local_date(engine.clock.now()) - relativedelta(months=1)
+        jaar, maand = prev.year, prev.month
+    rows = [m.as_dict() for m in maandcijfers(engine, jaar, maand)]
+    out = {"jaar": jaar, "maand": maand, "instrumenten": rows}
+    if map_ is not None:
+        folder = Path(map_)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"maandrapportage-{jaar}-{maand:02d}"
+        stem.with_suffix(".json").write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
+        stem.with_suffix(".csv").write_text(cijfers_csv(rows), encoding="utf-8")
+    return out
+
+
+def cijfers_csv(rows: list[dict]) -> str:
+    cols = ["instrument", "jaar", "maand", "gestart", "actief_einde_maand", "afgerond", "gestart_dit_jaar",
+            "jaardoel", "afgerond_dit_jaar", "succes_dit_jaar", "succes_pct", "succes_doel_pct", "betalingen", "bedrag"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols + ["uitkomsten"], extrasaction="ignore", delimiter=";")
+    w.writeheader()
+    for r in rows:
+        w.writerow({**r, "uitkomsten": ", ".join(f"{k}={v}" for k, v in sorted(r["uitkomsten"].items()))})
+    return buf.getvalue()
