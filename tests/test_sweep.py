@@ -204,7 +204,8 @@ def test_failing_rule_retries_with_backoff_then_becomes_an_incident(db_url, cloc
         assert (res.mislukt, res.uitgevoerd, res.incidenten) == (1, 0, 0)  # the payout failed; nothing else due
         row = steps(eng, tid)[("premie_deel_1", 0)]
         assert (row.status, row.pogingen) == ("gepland", 1)
-        assert row.due_at == now + timedelta(seconds=60)
+        planned = row.due_at  # the planned time stays: lateness is measured from it
+        assert row.volgende_poging_op == now + timedelta(seconds=60)
         assert "regeldienst tijdelijk onbereikbaar" in row.laatste_fout
 
         # not due again until the delay has passed
@@ -214,7 +215,8 @@ def test_failing_rule_retries_with_backoff_then_becomes_an_incident(db_url, cloc
         now += timedelta(seconds=60)
         assert eng.sweep(now=now).mislukt == 1
         row = steps(eng, tid)[("premie_deel_1", 0)]
-        assert (row.status, row.pogingen, row.due_at) == ("gepland", 2, now + timedelta(seconds=120))  # doubled
+        assert (row.status, row.pogingen, row.volgende_poging_op) == ("gepland", 2, now + timedelta(seconds=120))
+        assert row.due_at == planned
 
         now += timedelta(seconds=120)
         res = eng.sweep(now=now)
@@ -344,3 +346,20 @@ def test_premie_op_werk_pays_both_parts_once_and_ends_with_the_full_premium(engi
     assert engine.sweep(now=at(2027, 1, 1, 9)).verwerkt == 0
     assert count(engine, Uitbetaling.__table__) == 2
     assert len(events(engine, tid, "uitbetaling_voorgesteld")) == 2
+
+
+def test_retried_step_keeps_its_planned_time_for_lateness(db_url, clock):
+    hook = FailingHook(RegelsHook(), "premie_op_werk", failures_left=1)
+    eng = _engine_with(db_url, clock, hook, retry_start_s=60)
+    try:
+        tid = eng.start(PW, client(eng), FEITEN[PW], actor=ACTOR).traject_id
+        now = at(2026, 1, 12, 9)
+        assert eng.sweep(now=now).mislukt == 1
+        planned = steps(eng, tid)[("premie_deel_1", 0)].due_at
+        res = eng.sweep(now=now + timedelta(seconds=60))
+        assert res.uitgevoerd == 1
+        row = steps(eng, tid)[("premie_deel_1", 0)]
+        assert (row.status, row.due_at) == ("uitgevoerd", planned)
+        assert row.te_laat_s == int((now + timedelta(seconds=60) - planned).total_seconds())
+    finally:
+        eng.db.dispose()

@@ -278,6 +278,32 @@ def sweep(
 
 @app.command()
 @clean_errors
+def serve():
+    """Draai de engine in één proces: de ingebouwde planner vuurt sweep, signalen, feed, export en rapportage."""
+    import logging
+
+    from . import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    eng = _engine()
+    out.print(f"trajecten serve: database {eng.db.url.render_as_string(hide_password=True)}, "
+              f"sweep elke {eng.settings.sweep_interval_s} s (Ctrl-C stopt)")
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sched = scheduler.start(eng)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    sched.shutdown(wait=True)
+    out.print("gestopt")
+
+
+@app.command()
+@clean_errors
 def signalen(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is")):
     """Laat de regels beslissen over escalaties (taak te laat) en herinneringen (geen contact)."""
     from .signalen import signaleer

@@ -150,6 +150,8 @@ class Stap(Strict):
             raise ValueError("event: a wait_event step names the event it waits for")
         if k is StapSoort.decision and not self.uitkomsten:
             self.__dict__["uitkomsten"] = ["ja", "nee"]
+        if k is StapSoort.payout and not self.uitkomsten:
+            self.__dict__["uitkomsten"] = ["voorgesteld", "vervallen"]
         if k is StapSoort.wait_event and not self.uitkomsten:
             self.__dict__["uitkomsten"] = ["ontvangen", "verlopen"]
         if self.herinnert_aan and k is not StapSoort.reminder:

@@ -125,6 +125,7 @@ class GeplandeStap(SQLModel, table=True):
     due_at: datetime = _ts()
     status: str = Field(default=StapStatus.gepland.value, max_length=12)
     pogingen: int = 0
+    volgende_poging_op: datetime | None = _ts(nullable=True)  # after a failure: not before (due_at stays)
     laatste_fout: str | None = Field(default=None, sa_column=Column(sa.Text))
     uitgevoerd_op: datetime | None = _ts(nullable=True)
     te_laat_s: int | None = Field(default=None, description="lateness in seconds when it fired")

@@ -116,7 +116,8 @@ def _claim(conn, now: datetime, limit: int, pg: bool):
             T.c.instrument, T.c.definitie_versie, T.c.status.label("tstatus"), T.c.client_id, T.c.start_datum,
         )
         .join(T, T.c.id == S.c.traject_id)
-        .where(S.c.status == StapStatus.gepland.value, S.c.due_at <= now)
+        .where(S.c.status == StapStatus.gepland.value, S.c.due_at <= now,
+               sa.or_(S.c.volgende_poging_op.is_(None), S.c.volgende_poging_op <= now))
         .order_by(S.c.due_at, S.c.id)
         .limit(limit)
     )
@@ -497,7 +498,7 @@ def _record_failures(engine, conn, failures, now, res: SweepResult, events: list
             res.incidenten += 1
         else:
             conn.execute(S.update().where(S.c.id == r.id).values(
-                pogingen=attempts, laatste_fout=msg, due_at=now + policy.delay(attempts)))
+                pogingen=attempts, laatste_fout=msg, volgende_poging_op=now + policy.delay(attempts)))
             res.mislukt += 1
 
 
