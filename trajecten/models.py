@@ -253,3 +253,59 @@ class UwvOverdracht(SQLModel, table=True):
     bron: str = Field(max_length=200)
     uitkomst: str = Field(max_length=20, description="gestart, gepland, geen_risico, al_lopend")
     traject_id: int | None = Field(default=None, foreign_key="traject.id")
+
+
+class KoppelingCursor(SQLModel, table=True):
+    """Where a connector is in a stream (the HTTP feed's cursor, the last event id a connector handled)."""
+
+    __tablename__ = "koppeling_cursor"
+    naam: str = Field(primary_key=True, max_length=100)
+    waarde: str = Field(sa_column=Column(sa.Text, nullable=False))
+    bijgewerkt_op: datetime = _ts()
+
+
+class Melding(SQLModel, table=True):
+    """An e-mail to a coach or team lead (outbox): a daily digest or one event. Never holds a BSN."""
+
+    __tablename__ = "melding"
+    id: int | None = Field(default=None, primary_key=True)
+    ontvanger: str = Field(max_length=100, index=True)
+    adres: str = Field(max_length=254)
+    onderwerp: str = Field(max_length=200)
+    tekst: str = Field(sa_column=Column(sa.Text, nullable=False))
+    gebeurtenissen: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="wachtend", max_length=12, index=True)  # wachtend, verzonden, mislukt
+    pogingen: int = 0
+    volgende_poging_op: datetime | None = _ts(nullable=True)
+    laatste_fout: str | None = Field(default=None, sa_column=Column(sa.Text))
+    aangemaakt_op: datetime = _ts()
+    verzonden_op: datetime | None = _ts(nullable=True)
+
+
+class ZgwZaak(SQLModel, table=True):
+    """The zaak (ZGW Zaken API) that registers a trajectory."""
+
+    __tablename__ = "zgw_zaak"
+    traject_id: int = Field(primary_key=True, foreign_key="traject.id")
+    zaak_url: str = Field(max_length=500)
+    laatste_status: str | None = Field(default=None, max_length=50)
+    resultaat_gezet: bool = False
+    bijgewerkt_op: datetime = _ts()
+
+
+class ZgwOpdracht(SQLModel, table=True):
+    """Outbox for the ZGW registration: the engine keeps working when the ZGW service is down."""
+
+    __tablename__ = "zgw_opdracht"
+    __table_args__ = (sa.UniqueConstraint("gebeurtenis_id", "soort", name="uq_zgw_opdracht_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    traject_id: int = Field(foreign_key="traject.id", index=True)
+    gebeurtenis_id: int
+    soort: str = Field(max_length=20)  # zaak, status, resultaat
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="wachtend", max_length=12, index=True)  # wachtend, klaar, mislukt
+    pogingen: int = 0
+    volgende_poging_op: datetime | None = _ts(nullable=True)
+    laatste_fout: str | None = Field(default=None, sa_column=Column(sa.Text))
+    aangemaakt_op: datetime = _ts()
+    klaar_op: datetime | None = _ts(nullable=True)
