@@ -261,13 +261,11 @@ def populate(engine: Engine, n_due: int, n_future: int = 0, progress: Progress =
             con.execute("BEGIN IMMEDIATE")
             for name, cols, data in tables:
                 sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                conv = [_sqlite_value] * len(cols)
                 for lo in range(0, len(data), 50_000):
                     chunk = data[lo:lo + 50_000]
                     con.executemany(sql, ([_sqlite_value(v) for v in row] for row in chunk))
                     done += len(chunk)
                     progress("insert", done, total)
-                del conv
             con.execute("COMMIT")
             con.execute("ANALYZE")
         finally:
@@ -392,7 +390,6 @@ def run_apscheduler(url: str, n: int, budget_s: float, workers: int = 10, progre
     )
     sched.start(paused=True)
     t0 = time.perf_counter()
-    base = NOW.astimezone(timezone.utc).replace(tzinfo=None)
     now_real = datetime.now(TZ)
     for i in range(n):
         run_date = now_real - timedelta(days=1, seconds=i)  # all in the past, oldest last
@@ -402,7 +399,6 @@ def run_apscheduler(url: str, n: int, budget_s: float, workers: int = 10, progre
         if (i + 1) % 500 == 0:
             progress("add_job", i + 1, n)
     add_s = time.perf_counter() - t0
-    del base
     count_q = sa.select(sa.func.count()).select_from(APS_EVENTS)
     t1 = time.perf_counter()
     sched.resume()

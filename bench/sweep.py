@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             dsl = db.build("large", 10_000, ratio_future, upd)
             prog.update(task, description=f"{db.label}: ratio, sweeping")
             small, large = [], []
-            for _ in range(max(args.repeat, 3)):
+            for _ in range(max(args.repeat, 5)):
                 small.append(sweep_once(db, "10k", ds10.due, bs_best))
                 large.append(sweep_once(db, "large", dsl.due, bs_best))
             prog.remove_task(task)

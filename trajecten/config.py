@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,7 +56,99 @@ class Settings(BaseSettings):
     schema_export: str = Field(default="0 7 * * 1-5", description="cron: payout export (daily on working days)")
     schema_rapportage: str = Field(default="0 6 1 * *", description="cron: monthly report (1st of the month)")
 
-    @field_validator("schema_signalen", "schema_feed", "schema_export", "schema_rapportage")
+    # Notifications to coaches and team leads (connectors/notificaties): e-mail over SMTP.
+    meldingen_koppeling: str = Field(default="connectors.notificaties",
+                                     description="module of the notifications connector (has meldingen_job)")
+    meldingen_modus: Literal["digest", "per_gebeurtenis"] = Field(
+        default="digest", description="digest: one mail per recipient per day; per_gebeurtenis: one mail per event")
+    meldingen_digest_tijd: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                       description="local time (HH:MM) from which the daily digest is collected")
+    schema_meldingen: str = Field(default="*/15 7-18 * * *",
+                                  description="cron: notifications job (digest once a day, retries and per-event mails)")
+    mail_domein: str = Field(default="gemeente.example", pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$",
+                             description="mail domain of coaches and team leads: <ontvanger>@<mail_domein>")
+    smtp_host: str | None = Field(default=None, min_length=1,
+                                  description="SMTP server for notifications; without it the notifications job is off")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port (25, or 587 with STARTTLS)")
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_gebruiker: str | None = Field(default=None, description="SMTP login user (no login when empty)")
+    smtp_wachtwoord: SecretStr | None = Field(default=None, description="SMTP login password (never logged)")
+    smtp_afzender: str = Field(default="trajecten@gemeente.example", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                               description="From address of notification mails")
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=300, description="SMTP connect/command timeout in seconds")
+
+    @field_validator("schema_meldingen")
+    @classmethod
+    def _cron_meldingen(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc})") from None
+        return v
+
+    # ZGW registration (connectors/zgw, docs/zgw.md): each trajectory is a zaak in the Zaken API (Open Zaak).
+    zgw_koppeling: str = Field(default="connectors.zgw", description="module of the ZGW (Zaken API) connector")
+    zgw_zaken_url: str | None = Field(
+        default=None,
+        description="base URL of the Zaken API, e.g. https://openzaak.example.nl/zaken/api/v1 (unset: ZGW off)",
+    )
+    zgw_client_id: str = Field(default="", max_length=100, validate_default=True, description="client id known to Open Zaak (JWT client_id, iss)")
+    zgw_secret: SecretStr = Field(default=SecretStr(""), validate_default=True, description="secret shared with Open Zaak (signs the HS256 JWT)")
+    zgw_rsin: str = Field(default="", validate_default=True, description="RSIN of the municipality: bronorganisatie and verantwoordelijkeOrganisatie")
+    zgw_zaaktypen: str = Field(
+        default=str(Path(__file__).resolve().parents[1] / "connectors" / "zgw" / "zaaktypen.yaml"),
+        validate_default=True,
+        description="YAML file: per instrument the zaaktype URL, statustype URL per phase, resultaattype URL per outcome",
+    )
+    zgw_identificatie_prefix: str = Field(default="TRJ-", pattern=r"^[A-Za-z0-9_-]{0,10}$",
+                                          description="zaak identificatie = prefix + trajectory id")
+    zgw_timeout_s: float = Field(default=10.0, gt=0, le=120, description="timeout of one HTTP request to the Zaken API")
+    zgw_verzoek_pogingen: int = Field(default=3, ge=1, le=10,
+                                      description="attempts of one call within a run (connect error, timeout, 5xx)")
+    zgw_max_pogingen: int = Field(default=20, ge=1, le=1000,
+                                  description="runs an outbox row is tried before it is 'mislukt' for a person")
+    zgw_retry_start_s: int = Field(default=60, ge=1, description="first outbox retry delay in seconds (doubles)")
+    zgw_retry_max_s: int = Field(default=3600, ge=1, description="longest outbox retry delay in seconds")
+    schema_zgw: str = Field(default="*/10 * * * *", description="cron: ZGW registration (every 10 minutes)")
+
+    @field_validator("zgw_zaken_url")
+    @classmethod
+    def _zgw_url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://openzaak.example.nl/zaken/api/v1")
+        return v.rstrip("/")
+
+    @field_validator("zgw_client_id", "zgw_secret")
+    @classmethod
+    def _zgw_required(cls, v, info: ValidationInfo):
+        if info.data.get("zgw_zaken_url") and not (v.get_secret_value() if isinstance(v, SecretStr) else v):
+            raise ValueError("required when TRAJECTEN_ZGW_ZAKEN_URL is set")
+        return v
+
+    @field_validator("zgw_rsin")
+    @classmethod
+    def _rsin(cls, v: str, info: ValidationInfo) -> str:
+        if not v and info.data.get("zgw_zaken_url"):
+            raise ValueError("required when TRAJECTEN_ZGW_ZAKEN_URL is set")
+        # RSIN: 9 digits and the 11-test (as Open Zaak checks bronorganisatie)
+        if v and (len(v) != 9 or not v.isdigit()
+                  or sum(int(c) * w for c, w in zip(v, (9, 8, 7, 6, 5, 4, 3, 2, -1))) % 11):
+            raise ValueError("not a valid RSIN (9 digits passing the 11-test)")
+        return v
+
+    @field_validator("zgw_zaaktypen")
+    @classmethod
+    def _zaaktypen(cls, v: str, info: ValidationInfo) -> str:
+        if not info.data.get("zgw_zaken_url"):
+            return v  # ZGW off: the file is not read
+        _check_zaaktypen(Path(v))
+        return v
+
+    @field_validator("schema_signalen", "schema_feed", "schema_export", "schema_rapportage", "schema_zgw")
     @classmethod
     def _cron(cls, v: str) -> str:
         from apscheduler.triggers.cron import CronTrigger
@@ -100,6 +194,38 @@ class Settings(BaseSettings):
         for part in filter(None, (p.strip() for p in v.split(","))):
             date.fromisoformat(part)
         return v
+
+
+def _check_zaaktypen(path: Path) -> None:
+    """The ZGW mapping file: per instrument ``zaaktype`` (URL), ``statustypen`` (gepland, actief, afgerond:
+    URL) and ``resultaattypen`` (outcome or ``"*"``: URL); ``omschrijving`` optional."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read {path} ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path}: must map each instrument to its zaaktype")
+
+    def url(where: str, value) -> None:
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+            raise ValueError(f"{path}: {where} must be an http(s) URL, got {value!r}")
+
+    for instrument, spec in data.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: {instrument} must be a mapping")
+        url(f"{instrument}.zaaktype", spec.get("zaaktype"))
+        statustypen = spec.get("statustypen") or {}
+        for fase in ("gepland", "actief", "afgerond"):
+            url(f"{instrument}.statustypen.{fase}", statustypen.get(fase))
+        resultaattypen = spec.get("resultaattypen") or {}
+        if not isinstance(resultaattypen, dict) or not resultaattypen:
+            raise ValueError(f"{path}: {instrument}.resultaattypen must map outcomes to resultaattype URLs")
+        for uitkomst, value in resultaattypen.items():
+            url(f"{instrument}.resultaattypen.{uitkomst}", value)
+        if len(str(spec.get("omschrijving", ""))) > 60:
+            raise ValueError(f"{path}: {instrument}.omschrijving is longer than 60 characters")
 
 
 def load_settings(**overrides) -> Settings:

@@ -21,13 +21,13 @@ from .config import Settings, load_settings
 from .db import is_postgres, make_engine, migrate, reader
 from .definitie import INSTRUMENTEN_DIR, FeitType, StapSoort
 from .definitie import Gebeurtenis as DefGebeurtenis
-from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
 from .planner import PlanContext, anchor_date, as_date
 from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
-from .tijd import TZ, Clock, SystemClock, WerkdagKalender, local_date
+from .tijd import TZ, Clock, Offset, SystemClock, WerkdagKalender, local_date
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)
@@ -37,6 +37,13 @@ S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table_
 ALGEMENE_GEBEURTENISSEN = {
     "contact": DefGebeurtenis(titel="Contact met de inwoner vastgelegd"),
 }
+
+
+@dataclass(frozen=True)
+class StartVerzoek:
+    client_id: int
+    feiten: dict[str, Any]
+    overrule_reden: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,59 +164,104 @@ class Engine:
               overrule_reden: str | None = None, mag_overrulen: bool = False, conn=None) -> StartResultaat:
         """Start a trajectory: check eligibility (refuse with the reasons, unless a person allowed to
         overrule gives a reason), write the trajectory and its planned steps."""
+        (res,) = self.start_many(instrument, [StartVerzoek(client_id, feiten or {}, overrule_reden)], actor=actor,
+                                 mag_overrulen=mag_overrulen, conn=conn)
+        if isinstance(res, Exception):
+            raise res
+        return res
+
+    def start_many(self, instrument: str, verzoeken: list["StartVerzoek"], *, actor: str,
+                   mag_overrulen: bool = False, conn=None) -> list["StartResultaat | TrajectFout"]:
+        """Start many trajectories of one instrument in one transaction (the feed's bulk path; ``start``
+        is this with one request). Each request gets its result or the refusal, in order: one refused
+        request never stops the others."""
         if not actor:
             raise OngeldigeInvoer("actor", "wie start het traject?")
         compiled = self.register.current(instrument)
-        typed = self.parse_feiten(compiled, feiten or {})
+        defn = compiled.definitie
         now = self.clock.now()
         today = local_date(now)
+        results: list[Any] = [None] * len(verzoeken)
+        typed: dict[int, dict] = {}
+        for i, v in enumerate(verzoeken):
+            try:
+                typed[i] = self.parse_feiten(compiled, v.feiten)
+            except OngeldigeInvoer as exc:
+                results[i] = exc
         with self.transaction(conn) as conn:
-            client = self._client(conn, client_id)
-            besluit = self._decide_toegang(compiled, client, typed, today)
-            overruled = False
-            if not besluit.uitkomst:
-                if overrule_reden is None:
-                    raise NietToegelaten(f"{instrument}: niet toegelaten", besluit)
-                if not mag_overrulen:
-                    raise NietToegelaten(f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
-                if not overrule_reden.strip():
-                    raise OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
-                overruled = True
-            start = today
-            defn = compiled.definitie
-            if defn.begin is not None:
-                from .definitie import Stap  # local: build a throwaway step to reuse anchoring
-                probe = Stap(key="begin", kind=StapSoort.notify, titel="begin", anchor=defn.begin.anchor,
-                             offset=defn.begin.offset)
-                ad = anchor_date(probe, today, typed)
-                if ad is not None:
-                    from .tijd import Offset
-                    start = Offset.parse(defn.begin.offset).apply(ad, self.plan_context.kalender)
-                    if defn.begin.niet_eerder_dan_vandaag:
-                        start = max(start, today)
-            status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
-            tid = conn.execute(T.insert().values(
-                client_id=client_id, instrument=instrument, definitie_versie=compiled.versie, status=status,
-                start_datum=start, feiten=typed, gestart_door=actor, aangemaakt_op=now,
-            )).inserted_primary_key[0]
-            rows = []
-            for st in compiled.at_start:
-                ad = anchor_date(st, start, typed)
-                if ad is not None:
-                    rows.append(step_row(tid, st, max(self.plan_context.due(st, ad), now), 0))
-            if rows:
-                conn.execute(S.insert(), rows)
-            events = [
-                _ev(tid, client_id, "toegang_besluit", actor, now, besluit.to_json(), regel=defn.regel,
-                    versie=besluit.versie),
-                _ev(tid, client_id, "traject_gestart", actor, now,
-                    {"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
-                     "status": status, "stappen": len(rows)}),
-            ]
-            if overruled:
-                events.insert(1, _ev(tid, client_id, "toegang_overruled", actor, now, {"reden": overrule_reden}))
-            conn.execute(E.insert(), events)
-        return StartResultaat(tid, status, start, len(rows), besluit, overruled)
+            ids = {verzoeken[i].client_id for i in typed}
+            clients = {}
+            for chunk in _chunks(sorted(ids), 5000):
+                for row in conn.execute(sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
+                                        .where(C.c.id.in_(chunk))):
+                    clients[row.id] = row
+            todo = []  # (index, facts, decision, overruled, start date, status)
+            for i, facts in typed.items():
+                v = verzoeken[i]
+                client = clients.get(v.client_id)
+                if client is None:
+                    results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
+                    continue
+                try:
+                    besluit = self._decide_toegang(compiled, client, facts, today)
+                except OngeldigeInvoer as exc:
+                    results[i] = exc
+                    continue
+                overruled = False
+                if not besluit.uitkomst:
+                    if v.overrule_reden is None:
+                        results[i] = NietToegelaten(f"{instrument}: niet toegelaten", besluit)
+                        continue
+                    if not mag_overrulen:
+                        results[i] = NietToegelaten(
+                            f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
+                        continue
+                    if not v.overrule_reden.strip():
+                        results[i] = OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
+                        continue
+                    overruled = True
+                start = self._begin(defn, today, facts)
+                status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
+                todo.append((i, facts, besluit, overruled, start, status))
+            if not todo:
+                return results
+            tids = runner.allocate_ids(conn, T, len(todo))
+            runner.bulk_insert(conn, T, [
+                {"id": tid, "client_id": verzoeken[i].client_id, "instrument": instrument,
+                 "definitie_versie": compiled.versie, "status": status, "start_datum": start, "feiten": facts,
+                 "gestart_door": actor, "aangemaakt_op": now}
+                for tid, (i, facts, _, _, start, status) in zip(tids, todo)])
+            steps, events = [], []
+            for tid, (i, facts, besluit, overruled, start, status) in zip(tids, todo):
+                cid = verzoeken[i].client_id
+                n = 0
+                for st in compiled.at_start:
+                    ad = anchor_date(st, start, facts)
+                    if ad is not None:
+                        steps.append(step_row(tid, st, max(self.plan_context.due(st, ad), now), 0))
+                        n += 1
+                events.append(_ev(tid, cid, "toegang_besluit", actor, now, besluit.to_json(), regel=defn.regel,
+                                  versie=besluit.versie, json_ready=True))
+                if overruled:
+                    events.append(_ev(tid, cid, "toegang_overruled", actor, now,
+                                      {"reden": verzoeken[i].overrule_reden}))
+                events.append(_ev(tid, cid, "traject_gestart", actor, now,
+                                  {"instrument": instrument, "versie": compiled.versie,
+                                   "start_datum": start.isoformat(), "status": status, "stappen": n}))
+                results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
+            runner.bulk_insert(conn, S, steps)
+            runner.bulk_insert(conn, E, events)
+        return results
+
+    def _begin(self, defn, today: date, facts: dict) -> date:
+        """The start date: today, or the definition's ``begin`` (e.g. WW end date - 6 months), not before today."""
+        if defn.begin is None:
+            return today
+        anchor = today if defn.begin.anchor == "start" else as_date(facts.get(defn.begin.anchor.split(":", 1)[1]))
+        if anchor is None:
+            return today
+        start = Offset.parse(defn.begin.offset).apply(anchor, self.plan_context.kalender)
+        return max(start, today) if defn.begin.niet_eerder_dan_vandaag else start
 
     # ------------------------------------------------------------------ events, tasks, end
 
@@ -385,9 +437,12 @@ def _not_before(rows: list[dict], now: datetime) -> list[dict]:
     return rows
 
 
-def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None, regel=None, versie=None) -> dict:
+def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None, regel=None, versie=None,
+        json_ready: bool = False) -> dict:
+    """An event row; ``json_ready`` payloads (a decision's ``to_json()``) are not converted again."""
     return {"traject_id": traject_id, "client_id": client_id, "stap_id": None, "type": type_, "actor": actor,
-            "op": now, "datum": datum, "payload": runner._jsonable(payload), "regel": regel, "regel_versie": versie}
+            "op": now, "datum": datum, "payload": payload if json_ready else runner._jsonable(payload),
+            "regel": regel, "regel_versie": versie}
 
 
 def _typed(name: str, kind: FeitType, value: Any) -> Any:
@@ -421,3 +476,8 @@ def _typed(name: str, kind: FeitType, value: Any) -> Any:
         expected = {"date": "een datum JJJJ-MM-DD", "int": "een geheel getal", "decimal": "een getal",
                     "bool": "ja of nee", "text": "tekst"}[kind.value]
         raise OngeldigeInvoer(field, f"{str(value)[:40]!r} is geen {expected}") from None
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]

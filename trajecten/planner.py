@@ -14,6 +14,7 @@ A step with ``na: {stap, uitkomst}`` is planned only when that step ended with o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time
 
 from .definitie import Stap
@@ -28,12 +29,10 @@ class PlanContext:
     def due(self, step: Stap, anchor: date) -> datetime:
         """When ``step`` is due, counted from ``anchor``. A date that falls on a weekend or holiday
         moves to the next working day (as deadlines do under the Algemene termijnenwet)."""
-        day = Offset.parse(step.offset).apply(anchor, self.kalender)
-        return at_local(self.kalender.plus_werkdagen(day, 0), self.dagstart)
+        return _due(step.offset, anchor, self.kalender, self.dagstart)
 
     def task_due(self, step: Stap, fired_on: date) -> datetime:
-        day = Offset.parse(step.termijn).apply(fired_on, self.kalender)
-        return at_local(self.kalender.plus_werkdagen(day, 0), self.dagstart)
+        return _due(step.termijn, fired_on, self.kalender, self.dagstart)
 
     def next_occurrence(
         self, step: Stap, volgnr: int, due: datetime, feiten: dict, planned_dates: dict[str, date]
@@ -74,3 +73,10 @@ def as_date(value) -> date | None:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _due(offset: str, anchor: date, kalender: WerkdagKalender, dagstart: time) -> datetime:
+    """Memoised: thousands of steps share an offset and an anchor day (a batch, a feed file)."""
+    day = Offset.parse(offset).apply(anchor, kalender)
+    return at_local(kalender.plus_werkdagen(day, 0), dagstart)

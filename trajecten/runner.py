@@ -174,14 +174,29 @@ def _bulk_plan(conn, table, keys: tuple, conflict: tuple | None):
 def _pg_array_type(col, dialect) -> str:
     if isinstance(col.type, sa.JSON):
         return "json"
-    if isinstance(col.type, sa.String):
+    name = col.type.compile(dialect=dialect)
+    if name.upper().startswith("VARCHAR"):
         # no length: an explicit cast to varchar(n) would silently truncate, while storing into the
         # column refuses a too long value, as the row-by-row INSERT did
         return "varchar"
-    return col.type.compile(dialect=dialect)
+    return name
 
 
-def _bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -> None:
+def allocate_ids(conn, table, n: int) -> list[int]:
+    """``n`` new primary keys for ``table``, so bulk inserts need no RETURNING (which SQLite would do
+    row by row). PostgreSQL: from the column's sequence; SQLite: after the current maximum, safe because
+    a write transaction holds the database's only write lock (BEGIN IMMEDIATE)."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)", (n,)
+        ).scalars())
+    start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar()
+    return list(range(start + 1, start + n + 1))
+
+
+def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) -> None:
     """INSERT ``rows`` (dicts with the first row's keys) into ``table``; ``conflict``: ON CONFLICT DO NOTHING."""
     if not rows:
         return
@@ -460,7 +475,7 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
         if failures:
             _record_failures(engine, conn, failures, now, res, events)
         if tasks:
-            _bulk_insert(conn, K, tasks)
+            bulk_insert(conn, K, tasks)
         if payouts:
             insert_ignore(conn, U, payouts, ["sleutel"])
         for tid, values in traject_updates.items():
@@ -475,9 +490,9 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
                          .values(status="vervallen", gesloten_door=SWEEP_ACTOR, gesloten_op=now))
             new_steps = [s for s in new_steps if s["traject_id"] not in ended]
         if new_steps:
-            _bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
+            bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
         if events:
-            _bulk_insert(conn, E, events)
+            bulk_insert(conn, E, events)
     res.seconden = _time.perf_counter() - t0
     return res
 

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import jobs
 from .engine import Engine
-from .koppelingen import uwv_feed
+from .koppelingen import laad, uwv_feed
 from .tijd import TZ
 
 log = logging.getLogger("trajecten.scheduler")
@@ -61,6 +61,12 @@ JOBS: dict[str, JobSpec] = {
     "maandrapportage": JobSpec(
         lambda e: jobs.maandrapportage(e, map_=Path(e.settings.export_map) / "rapportage"),
         lambda e: CronTrigger.from_crontab(e.settings.schema_rapportage, timezone=TZ)),
+    "meldingen": JobSpec(lambda e: laad(e.settings.meldingen_koppeling).meldingen_job(e),
+                         lambda e: CronTrigger.from_crontab(e.settings.schema_meldingen, timezone=TZ),
+                         enabled=lambda e: bool(e.settings.smtp_host)),
+    "zgw": JobSpec(lambda e: laad(e.settings.zgw_koppeling).job(e),
+                   lambda e: CronTrigger.from_crontab(e.settings.schema_zgw, timezone=TZ),
+                   enabled=lambda e: bool(e.settings.zgw_zaken_url)),
 }
 
 

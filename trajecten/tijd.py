@@ -160,6 +160,14 @@ class Offset:
 
     @classmethod
     def parse(cls, text: str | int | None) -> "Offset":
+        """Parse once: offsets are few and used for every planned step."""
+        try:
+            return _parse_cached(text)
+        except TypeError:  # unhashable input: let the parser explain
+            return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str | int | None) -> "Offset":
         if text is None or text == 0 or text == "0":
             return cls((), "+0d")
         if not isinstance(text, str):
@@ -198,3 +206,8 @@ class Offset:
         if not self.terms:
             return "direct"
         return " ".join(f"{'+' if n >= 0 else '-'}{abs(n)} {_UNIT_NAMES[u]}" for n, u in self.terms)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text) -> Offset:
+    return Offset._parse(text)

@@ -16,8 +16,10 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from trajecten.fouten import NietToegelaten, OngeldigeInvoer
+from trajecten.engine import StartVerzoek
+from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
+from trajecten.runner import allocate_ids, bulk_insert
 from trajecten.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
 from trajecten.tijd import local_date
 
@@ -64,82 +66,147 @@ class Samenvatting:
         return out
 
 
-def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR) -> Samenvatting:
-    """Process (line number, dict | FeedParseFout, raw line) items."""
+def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 2000) -> Samenvatting:
+    """Process (line number, dict | FeedParseFout, raw line) items, ``chunk`` records per transaction."""
     s = Samenvatting(bron)
     now = engine.clock.now()
     today = local_date(now)
     seen: set[str] = set()
+    accepted: list[tuple] = []  # (line, raw, record, area team)
+    rejected: list[tuple] = []  # (line, raw, [(field, reason)])
     for n, obj, raw in regels:
         s.ontvangen += 1
         if isinstance(obj, FeedParseFout):
-            _quarantine(engine, bron, n, raw, [("regel", obj.reden)], now, s)
-            continue
-        record, problems, unknown = valideer(obj, today)
-        s.onbekende_velden.update(unknown)
-        if record is not None:
-            try:
-                gebied = gebied_voor(record.postcode)
-            except OngeldigeInvoer as exc:
-                problems = [("postcode", exc.reden)]
-        if problems:
-            _quarantine(engine, bron, n, raw, problems, now, s)
-            continue
-        if record.uwv_referentie in seen:
-            s.dubbel += 1
-            continue
-        seen.add(record.uwv_referentie)
-        try:
-            uitkomst = _apply(engine, record, gebied, bron, actor, now)
-        except NietToegelaten as exc:
-            reasons = [(r.voorwaarde, "niet voldaan") for r in getattr(exc.besluit, "redenen", ()) if not r.voldaan]
-            _quarantine(engine, bron, n, raw, reasons or [("toegang", str(exc))], now, s)
-            continue
-        if uitkomst == "dubbel":
-            s.dubbel += 1
-            continue
-        s.geaccepteerd += 1
-        setattr(s, uitkomst, getattr(s, uitkomst) + 1)
+            rejected.append((n, raw, [("regel", obj.reden)]))
+        else:
+            record, gebied, problems, unknown = _check(obj, today)
+            if unknown:
+                s.onbekende_velden.update(unknown)
+            if problems:
+                rejected.append((n, raw, problems))
+            elif record.uwv_referentie in seen:
+                s.dubbel += 1
+            else:
+                seen.add(record.uwv_referentie)
+                accepted.append((n, raw, record, gebied))
+        if len(accepted) + len(rejected) >= chunk:
+            with engine.db.begin() as conn:
+                _apply(engine, conn, accepted, rejected, bron, actor, now, s)
+                _quarantine(conn, bron, rejected, now, s)
+            accepted, rejected = [], []
+    if accepted or rejected:
+        with engine.db.begin() as conn:
+            _apply(engine, conn, accepted, rejected, bron, actor, now, s)
+            _quarantine(conn, bron, rejected, now, s)
     return s
 
 
-def _apply(engine, r: UwvRecord, gebied: str, bron: str, actor: str, now) -> str:
-    with engine.db.begin() as conn:
-        if conn.execute(sa.select(O.c.id).where(O.c.referentie == r.uwv_referentie)).first():
-            return "dubbel"
-        cid = conn.execute(sa.select(C.c.id).where(C.c.bsn == r.bsn)).scalar()
-        if cid is None:
-            cid = engine.add_client(r.bsn, geboortedatum=r.geboortedatum, postcode=r.postcode, gebied=gebied,
-                                    coach=f"team:{gebied}", conn=conn)
-        traject_id = None
+def _check(obj: dict, today) -> tuple[UwvRecord | None, str | None, list[tuple[str, str]], list[str]]:
+    record, problems, unknown = valideer(obj, today)
+    gebied = None
+    if record is not None:
+        try:
+            gebied = gebied_voor(record.postcode)
+        except OngeldigeInvoer as exc:
+            problems = [("postcode", exc.reden)]
+    return record, gebied, problems, unknown
+
+
+def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str, actor: str, now,
+           s: Samenvatting) -> None:
+    """Apply accepted records in the caller's transaction: clients, trajectories (one bulk start),
+    handover rows. A record refused by the eligibility rule is added to ``rejected``."""
+    refs = [r.uwv_referentie for _, _, r, _ in accepted]
+    known = set()
+    for part in _parts(refs):
+        known.update(conn.execute(sa.select(O.c.referentie).where(O.c.referentie.in_(part))).scalars())
+    todo = [a for a in accepted if a[2].uwv_referentie not in known]
+    s.dubbel += len(accepted) - len(todo)
+    client_of: dict[str, int] = {}
+    for part in _parts(sorted({r.bsn for _, _, r, _ in todo})):
+        client_of.update((row.bsn, row.id) for row in conn.execute(sa.select(C.c.id, C.c.bsn).where(C.c.bsn.in_(part))))
+    new: dict[str, dict] = {}
+    for _, _, r, gebied in todo:
+        if r.bsn not in client_of and r.bsn not in new:
+            new[r.bsn] = {"bsn": r.bsn, "naam": "", "geboortedatum": r.geboortedatum, "postcode": r.postcode,
+                          "gebied": gebied, "coach": f"team:{gebied}", "aangemaakt_op": now}
+    if new:
+        rows = list(new.values())
+        for row, cid in zip(rows, allocate_ids(conn, C, len(rows))):
+            row["id"] = cid
+            client_of[row["bsn"]] = cid
+        bulk_insert(conn, C, rows)
+    running: set[int] = set()
+    for part in _parts(sorted({client_of[r.bsn] for _, _, r, _ in todo})):
+        running.update(conn.execute(sa.select(T.c.client_id).where(
+            T.c.client_id.in_(part), T.c.instrument == "ww_preventie",
+            T.c.status != TrajectStatus.beeindigd.value)).scalars())
+    handovers, to_start = [], []
+    for item in todo:
+        r = item[2]
+        cid = client_of[r.bsn]
         if not r.risico_langdurig:
-            uitkomst = "geen_risico"
-        elif conn.execute(sa.select(T.c.id).where(T.c.client_id == cid, T.c.instrument == "ww_preventie",
-                                                  T.c.status != TrajectStatus.beeindigd.value)).first():
-            uitkomst = "al_lopend"
+            handovers.append(_handover(r, cid, bron, now, "geen_risico"))
+        elif cid in running:  # a client gets one running preventie trajectory, not a second
+            handovers.append(_handover(r, cid, bron, now, "al_lopend"))
         else:
-            facts = {"ww_einddatum": r.ww_einddatum, "ww_startdatum": r.ww_startdatum,
-                     "risico_langdurig": True, "uwv_referentie": r.uwv_referentie}
-            res = engine.start("ww_preventie", cid, facts, actor=actor, conn=conn)
-            traject_id = res.traject_id
-            uitkomst = "gepland" if res.status == TrajectStatus.gepland.value else "gestart"
-        conn.execute(O.insert().values(referentie=r.uwv_referentie, client_id=cid, ontvangen_op=now, bron=bron,
-                                       uitkomst=uitkomst, traject_id=traject_id))
-        return uitkomst
+            running.add(cid)
+            to_start.append(item)
+    if to_start:
+        results = engine.start_many("ww_preventie", [
+            StartVerzoek(client_of[r.bsn], {"ww_einddatum": r.ww_einddatum, "ww_startdatum": r.ww_startdatum,
+                                            "risico_langdurig": True, "uwv_referentie": r.uwv_referentie})
+            for _, _, r, _ in to_start], actor=actor, conn=conn)
+        for (n, raw, r, _), res in zip(to_start, results):
+            if isinstance(res, NietToegelaten):
+                failed = [(x.voorwaarde, "niet voldaan") for x in getattr(res.besluit, "redenen", ()) if not x.voldaan]
+                rejected.append((n, raw, failed or [("toegang", str(res))]))
+            elif isinstance(res, Exception):
+                rejected.append((n, raw, [(getattr(res, "veld", "record"), str(res))]))
+            else:
+                uitkomst = "gepland" if res.status == TrajectStatus.gepland.value else "gestart"
+                handovers.append(_handover(r, client_of[r.bsn], bron, now, uitkomst, res.traject_id))
+    if handovers:
+        bulk_insert(conn, O, handovers)
+        for h in handovers:
+            s.geaccepteerd += 1
+            setattr(s, h["uitkomst"], getattr(s, h["uitkomst"]) + 1)
 
 
-def _quarantine(engine, bron, n, raw, problems, now, s: Samenvatting) -> None:
-    """Keep the rejected record with its reasons; the same content already waiting there is kept once."""
-    inhoud = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
-    digest = hashlib.sha256(inhoud.encode("utf-8")).hexdigest()
-    with engine.db.begin() as conn:
-        if not conn.execute(sa.select(Q.c.id).where(Q.c.inhoud_hash == digest, Q.c.status == "open")).first():
-            conn.execute(Q.insert().values(bron=bron, regelnr=n, inhoud=inhoud, inhoud_hash=digest,
-                                           redenen=[{"veld": f, "reden": why} for f, why in problems],
-                                           ontvangen_op=now))
-    s.quarantaine += 1
-    for f in {f for f, _ in problems}:
-        s.per_reden[f] += 1
+def _handover(r: UwvRecord, cid: int, bron: str, now, uitkomst: str, traject_id: int | None = None) -> dict:
+    return {"referentie": r.uwv_referentie, "client_id": cid, "ontvangen_op": now, "bron": bron,
+            "uitkomst": uitkomst, "traject_id": traject_id}
+
+
+def _parts(items: list, n: int = 5000):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _redenen(problems) -> list[dict]:
+    return [{"veld": f, "reden": why} for f, why in problems]
+
+
+def _quarantine(conn, bron, rejected: list[tuple], now, s: Samenvatting) -> None:
+    """Keep rejected records with their reasons; the same content already waiting there is kept once."""
+    if not rejected:
+        return
+    rows: dict[str, dict] = {}
+    for n, raw, problems in rejected:
+        inhoud = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        digest = hashlib.sha256(inhoud.encode("utf-8")).hexdigest()
+        s.quarantaine += 1
+        for f in {f for f, _ in problems}:
+            s.per_reden[f] += 1
+        rows.setdefault(digest, {"bron": bron, "regelnr": n, "inhoud": inhoud, "inhoud_hash": digest,
+                                 "redenen": _redenen(problems), "ontvangen_op": now})
+    waiting: set[str] = set()
+    for part in _parts(list(rows)):
+        waiting.update(conn.execute(sa.select(Q.c.inhoud_hash).where(
+            Q.c.inhoud_hash.in_(part), Q.c.status == "open")).scalars())
+    new = [r for h, r in rows.items() if h not in waiting]
+    if new:
+        bulk_insert(conn, Q, new)
 
 
 def verwerk_tekst(engine, data: bytes | str, naam: str, *, actor: str = ACTOR) -> Samenvatting:
@@ -150,7 +217,9 @@ def verwerk_tekst(engine, data: bytes | str, naam: str, *, actor: str = ACTOR) -
     except FeedParseFout as exc:
         s = Samenvatting(naam, bestand_fout=str(exc))
         raw = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-        _quarantine(engine, naam, exc.regel, raw[:1_000_000], [("bestand", str(exc))], engine.clock.now(), s)
+        s.ontvangen = 1
+        with engine.db.begin() as conn:
+            _quarantine(conn, naam, [(exc.regel, raw[:1_000_000], [("bestand", str(exc))])], engine.clock.now(), s)
         return s
     return verwerk(engine, items, naam, actor=actor)
 
@@ -174,42 +243,29 @@ def verwerk_map(engine, map_: Path | str, *, actor: str = ACTOR) -> dict:
 
 
 def herverwerk(engine, quarantaine_id: int, gecorrigeerd: dict, *, door: str) -> Samenvatting:
-    """Re-process a quarantined record after a person corrected it; the quarantine row is closed when
-    the corrected record is accepted (or is a duplicate), and stays open with the new reasons otherwise."""
-    with engine.db.connect() as conn:
-        row = conn.execute(sa.select(Q).where(Q.c.id == quarantaine_id)).first()
-    if row is None:
-        from trajecten.fouten import NietGevonden
-
-        raise NietGevonden(f"quarantaine {quarantaine_id} bestaat niet")
-    if row.status != "open":
-        from trajecten.fouten import OngeldigeToestand
-
-        raise OngeldigeToestand(f"quarantaine {quarantaine_id} is al {row.status}")
-    s = Samenvatting(f"correctie van quarantaine {quarantaine_id}")
+    """Re-process a quarantined record after a person corrected it. Accepted (or found to be a
+    duplicate): the quarantine row is closed in the same transaction; refused: it stays open with the
+    new reasons."""
+    s = Samenvatting(f"correctie van quarantaine {quarantaine_id}", ontvangen=1)
     now = engine.clock.now()
-    record, problems, unknown = valideer(gecorrigeerd, local_date(now))
-    s.ontvangen = 1
-    s.onbekende_velden.update(unknown)
-    if record is not None:
-        try:
-            gebied = gebied_voor(record.postcode)
-        except OngeldigeInvoer as exc:
-            problems = [("postcode", exc.reden)]
-    if problems:
-        with engine.db.begin() as conn:
-            conn.execute(Q.update().where(Q.c.id == quarantaine_id).values(
-                redenen=[{"veld": f, "reden": why} for f, why in problems]))
-        s.quarantaine = 1
-        s.per_reden.update(f for f, _ in problems)
-        return s
-    uitkomst = _apply(engine, record, gebied, f"correctie:{row.bron}", door, now)
-    if uitkomst == "dubbel":
-        s.dubbel = 1
-    else:
-        s.geaccepteerd = 1
-        setattr(s, uitkomst, 1)
     with engine.db.begin() as conn:
-        conn.execute(Q.update().where(Q.c.id == quarantaine_id).values(status="verwerkt", verwerkt_door=door,
-                                                                        verwerkt_op=now))
+        row = conn.execute(sa.select(Q).where(Q.c.id == quarantaine_id)).first()
+        if row is None:
+            raise NietGevonden(f"quarantaine {quarantaine_id} bestaat niet")
+        if row.status != "open":
+            raise OngeldigeToestand(f"quarantaine {quarantaine_id} is al {row.status}")
+        record, gebied, problems, unknown = _check(gecorrigeerd, local_date(now))
+        s.onbekende_velden.update(unknown)
+        rejected: list[tuple] = []
+        if not problems:
+            _apply(engine, conn, [(row.regelnr, row.inhoud, record, gebied)], rejected, f"correctie:{row.bron}",
+                   door, now, s)
+            problems = rejected[0][2] if rejected else []
+        if problems:
+            conn.execute(Q.update().where(Q.c.id == quarantaine_id).values(redenen=_redenen(problems)))
+            s.quarantaine = 1
+            s.per_reden.update(f for f, _ in problems)
+        else:
+            conn.execute(Q.update().where(Q.c.id == quarantaine_id).values(
+                status="verwerkt", verwerkt_door=door, verwerkt_op=now))
     return s
