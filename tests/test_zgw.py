@@ -18,6 +18,7 @@ from tests.zgw_standin import Catalogus, ZgwStandin
 from trajecten.config import load_settings
 from trajecten.engine import Engine
 from trajecten.models import ZgwOpdracht, ZgwZaak
+from trajecten.scheduler import JOBS
 
 O, Z = ZgwOpdracht.__table__, ZgwZaak.__table__
 CLIENT_ID = "trajecten-test"
@@ -93,7 +94,7 @@ def test_start_end_registers_zaak_status_and_resultaat_once(eng, standin, clock)
     cid = client(eng, BSN)
     tid = eng.start(IB, cid, FEITEN[IB], actor=ACTOR).traject_id
 
-    out = zgw.job(eng)  # the scheduler's job: builds its client from the settings
+    out = JOBS["zgw"].fn(eng)  # the scheduler's job: loads the connector by name, client from the settings
     assert out["nieuw"] == 2 and out["verzonden"] == 2 and out["wachtend"] == 0, out
     zt = ZAAKTYPEN[IB]
     (zaak,) = standin.zaken.values()
@@ -335,8 +336,6 @@ def test_scheduled_as_a_job_and_a_prefect_deployment():
     from pathlib import Path
 
     import yaml
-
-    from trajecten.scheduler import JOBS
 
     spec = JOBS["zgw"]
     off = load_settings()

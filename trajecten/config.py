@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     uwv_feed_koppeling: str = Field(default="connectors.uwv", description="module of the UWV feed connector")
     uwv_feed_map: str | None = Field(default=None, description="folder where UWV feed files arrive (hourly import)")
+    uwv_feed_url: str | None = Field(default=None, pattern=r"^https?://", description="URL of the UWV feed to pull")
+    uwv_feed_token: str | None = Field(default=None, description="bearer token for the feed URL")
+    uwv_feed_verify: str = Field(default="true", description="TLS: true, false, or the path of a CA bundle")
+    uwv_feed_timeout_s: float = Field(default=10.0, gt=0, le=300, description="timeout per feed request")
+    uwv_feed_paginagrootte: int = Field(default=1000, ge=1, le=10_000, description="records per feed page")
     export_map: str = Field(default="export", description="folder for payment files and monthly reports")
     sweep_interval_s: int = Field(default=60, ge=1, le=3600, description="embedded scheduler: seconds between sweeps")
     schema_signalen: str = Field(default="30 6 * * *", description="cron (Europe/Amsterdam): escalations and reminders")

@@ -46,7 +46,14 @@ class JobSpec:
 
 
 def _feed(eng: Engine) -> dict:
-    return uwv_feed(eng.settings).verwerk_map(eng, eng.settings.uwv_feed_map)
+    """Files that arrived in the feed folder, then (if a URL is set) the pages behind the HTTP cursor."""
+    feed = uwv_feed(eng.settings)
+    out: dict = {}
+    if eng.settings.uwv_feed_map:
+        out["map"] = feed.verwerk_map(eng, eng.settings.uwv_feed_map)
+    if eng.settings.uwv_feed_url:
+        out["http"] = feed.haal_op_volgens_instellingen(eng)
+    return out
 
 
 JOBS: dict[str, JobSpec] = {
@@ -54,7 +61,7 @@ JOBS: dict[str, JobSpec] = {
                      lambda e: IntervalTrigger(seconds=e.settings.sweep_interval_s, timezone=TZ)),
     "signalen": JobSpec(jobs.signalen, lambda e: CronTrigger.from_crontab(e.settings.schema_signalen, timezone=TZ)),
     "uwv_feed": JobSpec(_feed, lambda e: CronTrigger.from_crontab(e.settings.schema_feed, timezone=TZ),
-                        enabled=lambda e: bool(e.settings.uwv_feed_map)),
+                        enabled=lambda e: bool(e.settings.uwv_feed_map or e.settings.uwv_feed_url)),
     "uitbetalingen_export": JobSpec(
         lambda e: jobs.uitbetalingen_export(e, Path(e.settings.export_map) / "betalingen"),
         lambda e: CronTrigger.from_crontab(e.settings.schema_export, timezone=TZ)),
