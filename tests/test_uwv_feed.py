@@ -259,3 +259,14 @@ def test_http_pull_gives_up_clearly(engine):
         haal_op(engine, client)
     assert lees_cursor(engine) is None
     client.close()
+
+
+def test_published_schema_is_current_and_matches_the_validator():
+    from pathlib import Path
+
+    from connectors.uwv import VERPLICHT, json_schema
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "uwv-feed.schema.json"
+    schema = json.loads(doc.read_text(encoding="utf-8"))
+    assert schema == json_schema(), "docs/uwv-feed.schema.json is stale: regenerate with write_json_schema"
+    assert set(schema["properties"]) == set(VELDEN) and set(schema["required"]) == set(VERPLICHT)
