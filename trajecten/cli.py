@@ -277,6 +277,22 @@ def sweep(
 
 
 @app.command()
+def instellingen(markdown: bool = typer.Option(False, "--markdown", help="als Markdown-tabel (docs/instellingen.md)")):
+    """Alle instellingen (omgevingsvariabelen TRAJECTEN_*) met standaardwaarde en betekenis."""
+    from .config import Settings, settings_doc
+
+    if markdown:
+        sys.stdout.write(settings_doc())
+        return
+    table = Table("variabele", "standaard", "betekenis")
+    for name, f in Settings.model_fields.items():
+        d = f.default
+        table.add_row(f"TRAJECTEN_{name.upper()}", "(geheim)" if hasattr(d, "get_secret_value") else str(d or ""),
+                      f.description or "")
+    out.print(table)
+
+
+@app.command()
 @clean_errors
 def serve():
     """Draai de engine in één proces: de ingebouwde planner vuurt sweep, signalen, feed, export en rapportage."""

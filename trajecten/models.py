@@ -309,3 +309,46 @@ class ZgwOpdracht(SQLModel, table=True):
     laatste_fout: str | None = Field(default=None, sa_column=Column(sa.Text))
     aangemaakt_op: datetime = _ts()
     klaar_op: datetime | None = _ts(nullable=True)
+
+
+class Rol(StrEnum):
+    """What a person (or a machine token) may do in the web application (``trajecten/web``)."""
+
+    coach = "coach"  # the clients of their own area team
+    teamleider = "teamleider"  # everything in their area team (no gebied: all), may overrule a refusal
+    financien = "financien"  # payouts: approve (four-eyes) and export; no case notes
+    beleid = "beleid"  # aggregates only (monitoring)
+    beheerder = "beheerder"  # everything, plus user management
+    koppeling = "koppeling"  # machine tokens only: the feed push and Prefect flows
+
+
+class Gebruiker(SQLModel, table=True):
+    """A person who logs in to the pages (and, with the session, the API). Passwords: argon2 hashes."""
+
+    __tablename__ = "gebruiker"
+    __table_args__ = (sa.UniqueConstraint("gebruikersnaam", name="uq_gebruiker_gebruikersnaam"),)
+    id: int | None = Field(default=None, primary_key=True)
+    gebruikersnaam: str = Field(max_length=100, description="also the actor name in events (four-eyes)")
+    naam: str = Field(default="", max_length=200)
+    rol: str = Field(max_length=20)
+    gebied: str | None = Field(default=None, max_length=50, description="area team; none = all (teamleider, beheerder)")
+    email: str = Field(default="", max_length=254)
+    wachtwoord_hash: str = Field(max_length=200)
+    actief: bool = True
+    aangemaakt_op: datetime = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for a machine (the feed push, Prefect flows); only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (sa.UniqueConstraint("token_hash", name="uq_api_token_token_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    naam: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64)
+    rol: str = Field(max_length=20)
+    gebruiker_id: int | None = Field(default=None, sa_column=Column(
+        sa.Integer, sa.ForeignKey("gebruiker.id", name="fk_api_token_gebruiker"), nullable=True))
+    actief: bool = True
+    aangemaakt_op: datetime = _ts()
+    laatst_gebruikt_op: datetime | None = _ts(nullable=True)
