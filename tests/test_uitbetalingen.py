@@ -108,6 +108,9 @@ def test_export_once_as_valid_sepa_batch(engine):
     with engine.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Betaalbatch.__table__)).scalar() == 1
     assert uitbetalingen.batch_xml(engine, res.batch_id) == res.xml
+    assert uitbetalingen.markeer_betaald(engine, res.batch_id, door="financien.c") == 3
+    assert uitbetalingen.markeer_betaald(engine, res.batch_id, door="financien.c") == 0  # once
+    assert sorted(p.status for p in _payouts(engine)) == ["betaald"] * 3 + ["goedgekeurd"]
 
 
 def test_part_two_only_when_work_kept_six_months(engine, clock):

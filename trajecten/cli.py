@@ -607,6 +607,16 @@ def uitbetalingen_exporteer(uit: Path = typer.Option(..., "--uit", help="pain.00
     out.print(f"batch {res.batch_id} ({res.bericht_id}): {res.aantal} betalingen, € {res.totaal:.2f} -> {uit}")
 
 
+@betaal_app.command("betaald")
+@clean_errors
+def uitbetalingen_betaald(batch: int, door: Optional[str] = typer.Option(None, "--door")):
+    """De bank heeft een batch uitgevoerd: markeer de uitbetalingen ervan als betaald."""
+    from . import uitbetalingen
+
+    n = uitbetalingen.markeer_betaald(_engine(), batch, door=_actor(door))
+    out.print(f"batch {batch}: {n} uitbetalingen betaald")
+
+
 @betaal_app.command("batch")
 @clean_errors
 def uitbetalingen_batch(batch: int, uit: Path = typer.Option(..., "--uit")):

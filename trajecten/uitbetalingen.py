@@ -176,6 +176,26 @@ def exporteer(engine, *, door: str, writer: Schrijver | None = None) -> ExportRe
     return ExportResultaat(batch_id, bericht_id, len(lines), totaal, xml, tuple(skipped))
 
 
+def markeer_betaald(engine, batch_id: int, *, door: str) -> int:
+    """The bank confirmed a batch: its exported payouts become ``betaald`` (once). Returns how many."""
+    now = engine.clock.now()
+    with engine.db.begin() as conn:
+        if conn.execute(sa.select(B.c.id).where(B.c.id == batch_id)).first() is None:
+            raise NietGevonden(f"betaalbatch {batch_id} bestaat niet")
+        rows = conn.execute(sa.select(U.c.id, U.c.traject_id, U.c.regel, T.c.client_id).join(T, T.c.id == U.c.traject_id)
+                            .where(U.c.batch_id == batch_id, U.c.status == UitbetalingStatus.geexporteerd.value)).all()
+        if not rows:
+            return 0
+        conn.execute(U.update().where(U.c.id.in_([r.id for r in rows]),
+                                      U.c.status == UitbetalingStatus.geexporteerd.value)
+                     .values(status=UitbetalingStatus.betaald.value))
+        conn.execute(E.insert(), [
+            {"traject_id": r.traject_id, "client_id": r.client_id, "stap_id": None, "type": "uitbetaling_betaald",
+             "actor": door, "op": now, "datum": None, "payload": {"uitbetaling": r.id, "batch": batch_id},
+             "regel": r.regel, "regel_versie": None} for r in rows])
+    return len(rows)
+
+
 def batch_xml(engine, batch_id: int) -> bytes:
     with engine.db.connect() as conn:
         xml = conn.execute(sa.select(B.c.xml).where(B.c.id == batch_id)).scalar()
