@@ -268,7 +268,14 @@ def _sweeper(url: str, now_iso: str, batch_size: int, go, out) -> None:
         eng.db.dispose()
 
 
+def premigrate(url: str) -> None:
+    """Bring the copy to the newest schema once, before several sweepers open it at the same moment
+    (concurrent ``Engine.open`` calls on a database that needs a migration race each other)."""
+    c.open_engine(url).db.dispose()
+
+
 def parallel_processes(url: str, batch_size: int, procs: int) -> tuple[int, float]:
+    premigrate(url)
     ctx = mp.get_context("spawn")
     go, out = ctx.Barrier(procs + 1), ctx.Queue()
     ps = [ctx.Process(target=_sweeper, args=(url, c.NOW.isoformat(), batch_size, go, out)) for _ in range(procs)]
@@ -308,6 +315,7 @@ async def _prefect_runs(url: str, batch_size: int, n: int) -> tuple[int, float, 
 
 
 def parallel_prefect(server: PrefectServer, url: str, batch_size: int, n: int) -> tuple[float, float]:
+    premigrate(url)
     workers = [server.spawn(f"worker{n}_{i}", ["worker", "start", "--pool", "trajecten", "--limit", "1",
                                                 "--name", f"bench-{n}-{i}"]) for i in range(n)]
     try:

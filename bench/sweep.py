@@ -147,6 +147,7 @@ def sweep_parallel(db: Db, tag: str, n_expected: int, batch_size: int, procs: in
     import multiprocessing as mp
 
     url = db.fresh(tag)
+    c.open_engine(url).db.dispose()  # migrate here, once, so the sweepers never race on the schema
     ctx = mp.get_context("spawn")
     out, go = ctx.Queue(), ctx.Event()
     ps = [ctx.Process(target=_sweeper, args=(url, batch_size, out, go)) for _ in range(procs)]
@@ -155,7 +156,15 @@ def sweep_parallel(db: Db, tag: str, n_expected: int, batch_size: int, procs: in
     time.sleep(4)  # let every process import and open its engine before the clock starts
     t0 = time.perf_counter()
     go.set()
-    got = [out.get() for _ in ps]
+    got = []
+    while len(got) < procs:
+        try:
+            got.append(out.get(timeout=1))
+        except Exception:  # noqa: BLE001 - queue.Empty: check that no sweeper died
+            if any(p.exitcode not in (None, 0) for p in ps) or time.perf_counter() - t0 > 900:
+                for p in ps:
+                    p.kill()
+                raise SystemExit(f"{db.label}: a sweeper process failed (exit codes {[p.exitcode for p in ps]})")
     secs = time.perf_counter() - t0
     for p in ps:
         p.join()

@@ -326,7 +326,10 @@ class _BatchData:
                 self.prior_payout.setdefault(row.id, {})[row.regel] = row.op
         self.task_status: dict[tuple[int, str], str] = {}
         if need_tasks:
-            for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(_ids_in(K.c.traject_id, need_tasks, self.pg))):
+            targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
+                                 if st.herinnert_aan})
+            for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(
+                    _ids_in(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))):
                 self.task_status[(row.traject_id, row.stap)] = row.status
         self.coach: dict[int, str] = {}
         if need_coach:
@@ -340,8 +343,12 @@ class _BatchData:
                 self.uitkomst[row.id] = row.uitkomst
         self.planned: dict[int, dict[str, date]] = {}
         if need_planned:
+            # only the steps a repeat runs "tot" (until), not every step of those trajectories
+            until = sorted({st.herhaal.tot.split(":", 1)[1] for c in self.compiled.values() for st in c.steps.values()
+                            if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:")})
             for row in conn.execute(
-                sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(_ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0)
+                sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(
+                    _ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
             ):
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
 

@@ -1,0 +1,22 @@
+"""The backoffice web application: server-rendered pages and the REST API, one FastAPI app.
+
+Start reading at ``_toegang.py`` (who may do what: ``ROUTE_ROLES``), then ``_api.py`` and ``_pages.py``.
+"""
+
+from ._app import alle_routes, create_app, openapi, routes_zonder_regel, write_openapi
+from ._auth import hash_wachtwoord, maak_gebruiker, maak_token
+from ._demo import DEMO_WACHTWOORD, demo_gebruikers
+from ._toegang import (MENSEN, OVERRULE_ROLLEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker, gebied_filter,
+                       mag, ziet_gebied)
+
+__all__ = [
+    # _app
+    "create_app", "openapi", "write_openapi", "alle_routes", "routes_zonder_regel",
+    # _auth
+    "hash_wachtwoord", "maak_gebruiker", "maak_token",
+    # _demo
+    "DEMO_WACHTWOORD", "demo_gebruikers",
+    # _toegang
+    "ROUTE_ROLES", "PUBLIEK", "ROLLEN", "MENSEN", "OVERRULE_ROLLEN", "Gebruiker", "mag", "ziet_gebied",
+    "gebied_filter",
+]

@@ -1,0 +1,406 @@
+"""The REST API (JSON, under /api). Access: ``_toegang.ROUTE_ROLES``; errors: ``_fouten``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from .. import uitbetalingen as betalingen
+from ..fouten import NietToegelaten, OngeldigeInvoer
+from ..gebieden import gebied_voor, normaliseer_postcode
+from ..jobs import cijfers_csv
+from ..koppelingen import uwv_feed
+from ..models import UitbetalingStatus
+from ..monitoring import maandcijfers
+from . import _data as data
+from ._auth import huidige_gebruiker, maak_gebruiker, maak_token
+from ._toegang import COACH, TEAMLEIDER, Gebruiker, mag_overrulen
+
+MAX_ID = 2_147_483_647
+FEED_MAX_BYTES = 50 * 1024 * 1024
+
+
+def _geen_nul(v: Any) -> Any:
+    """No NUL characters anywhere (PostgreSQL refuses them in text)."""
+    if isinstance(v, str):
+        if "\x00" in v:
+            raise ValueError("bevat een NUL-teken")
+    elif isinstance(v, dict):
+        for k, x in v.items():
+            _geen_nul(k)
+            _geen_nul(x)
+    elif isinstance(v, list):
+        for x in v:
+            _geen_nul(x)
+    return v
+
+
+def Tekst(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_geen_nul)]
+
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeriek id")]
+Feitwaarde = bool | Annotated[int, Field(ge=-10**9, le=10**9)] | Annotated[float, Field(ge=-1e9, le=1e9)] | \
+    Annotated[str, Field(max_length=200), AfterValidator(_geen_nul)] | None
+Feiten = Annotated[dict[Annotated[str, Field(max_length=50), AfterValidator(_geen_nul)], Feitwaarde],
+                   Field(max_length=50)]
+Datum = Annotated[date, Field(ge=data.MIN_DATUM, le=data.MAX_DATUM)]
+
+
+class Invoer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NieuweClient(Invoer):
+    bsn: Tekst(20, 1)
+    naam: Tekst(200) = ""
+    geboortedatum: Datum | None = None
+    postcode: Tekst(7) = ""
+    gebied: Tekst(50) = Field(default="", description="gebiedsteam; leeg: uit de postcode, of uw eigen gebied")
+    coach: Tekst(100) = ""
+    bijstand_sinds: Datum | None = None
+    iban: Tekst(34) | None = None
+
+
+class BsnZoek(Invoer):
+    bsn: Tekst(20, 1)
+
+
+class ToegangVraag(Invoer):
+    instrument: Tekst(50, 1)
+    client_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    feiten: Feiten = Field(default_factory=dict)
+
+
+class StartVraag(ToegangVraag):
+    overrule_reden: Tekst(500) | None = Field(default=None, description="alleen teamleider/beheerder; verplicht bij overrulen")
+
+
+class GebeurtenisInvoer(Invoer):
+    event: Tekst(50, 1)
+    datum: Datum | None = None
+    toelichting: Tekst(2000) = ""
+
+
+class Beeindig(Invoer):
+    uitkomst: Tekst(50, 1)
+    reden: Tekst(500, 1)
+
+
+class Afronden(Invoer):
+    uitkomst: Tekst(50) | None = None
+    toelichting: Tekst(2000) = ""
+
+
+class Afwijzing(Invoer):
+    reden: Tekst(500, 1)
+
+
+class Herverwerk(Invoer):
+    record: Annotated[dict[Annotated[str, Field(max_length=100)], Any], AfterValidator(_geen_nul),
+                      Field(max_length=100)]
+
+
+class NieuweGebruiker(Invoer):
+    gebruikersnaam: Tekst(100, 1)
+    naam: Tekst(200) = ""
+    rol: Literal["coach", "teamleider", "financien", "beleid", "beheerder"]
+    gebied: Tekst(50) | None = None
+    email: Tekst(254) = ""
+    wachtwoord: Tekst(200, 8)
+
+
+class NieuwToken(Invoer):
+    naam: Tekst(100, 1)
+    rol: Literal["coach", "teamleider", "financien", "beleid", "beheerder", "koppeling"] = "koppeling"
+    gebruiker_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+Wie = Annotated[Gebruiker, Depends(huidige_gebruiker)]
+router = APIRouter(prefix="/api", dependencies=[Depends(huidige_gebruiker)])
+
+
+def _besluit(b) -> dict:
+    return {"toegelaten": bool(b.uitkomst), "besluit": b.to_json(), "uitleg": b.uitleg()}
+
+
+# --------------------------------------------------------------------------- who am I, instruments
+
+
+@router.get("/ik", summary="Wie ben ik (rol, gebied, CSRF-token voor JSON-aanroepen vanuit een sessie)")
+def ik(g: Wie):
+    return {"gebruikersnaam": g.gebruikersnaam, "naam": g.naam, "rol": g.rol, "gebied": g.gebied, "via": g.via,
+            "csrf_token": g.csrf}
+
+
+@router.get("/instrumenten", summary="De instrumenten met hun feiten, uitkomsten en gebeurtenissen")
+def instrumenten(request: Request, g: Wie):
+    return data.instrumenten(_engine(request))
+
+
+# --------------------------------------------------------------------------- clients
+
+
+@router.get("/clients", summary="Cliënten die u mag zien (BSN gemaskeerd)")
+def clients(request: Request, g: Wie,
+            q: Annotated[str | None, Query(max_length=100, description="filter op naam"),
+                         AfterValidator(_geen_nul)] = None,
+            limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    return data.clienten(_engine(request), g, q, limit, offset)
+
+
+@router.post("/clients", status_code=201, summary="Cliënt toevoegen")
+def client_toevoegen(request: Request, g: Wie, body: NieuweClient):
+    eng = _engine(request)
+    postcode = normaliseer_postcode(body.postcode) if body.postcode else ""
+    gebied = body.gebied.strip()
+    if not gebied and postcode:
+        try:
+            gebied = gebied_voor(postcode)
+        except OngeldigeInvoer:
+            gebied = ""
+    if not gebied:
+        gebied = g.gebied or ""
+    if not gebied:
+        raise OngeldigeInvoer("gebied", "geef het gebiedsteam (of een postcode in de gemeente)")
+    if g.rol in (COACH, TEAMLEIDER) and g.gebied and gebied != g.gebied:
+        raise HTTPException(403, f"u kunt alleen cliënten van gebiedsteam {g.gebied} toevoegen")
+    cid = eng.add_client(body.bsn, naam=body.naam, geboortedatum=body.geboortedatum, postcode=postcode,
+                         gebied=gebied, coach=body.coach or (g.actor if g.rol == COACH else ""),
+                         bijstand_sinds=body.bijstand_sinds, iban=body.iban or None)
+    return data.client(eng, g, cid)
+
+
+@router.post("/clients/zoek", summary="Cliënt zoeken op BSN (het BSN gaat in de body, nooit in een URL)")
+def client_zoek(request: Request, g: Wie, body: BsnZoek):
+    return {"id": data.zoek_bsn(_engine(request), g, body.bsn)}
+
+
+@router.get("/clients/{client_id}", summary="Eén cliënt: gegevens (BSN gemaskeerd), trajecten en tijdlijn")
+def client_detail(request: Request, g: Wie, client_id: Id):
+    return data.client(_engine(request), g, client_id)
+
+
+# --------------------------------------------------------------------------- trajectories
+
+
+@router.post("/trajecten/toegang", summary="Toegangsbesluit met uitleg (er wordt niets vastgelegd)")
+def toegang(request: Request, g: Wie, body: ToegangVraag):
+    eng = _engine(request)
+    data.check_client(eng, g, body.client_id)
+    data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+    b = eng.toegang(body.instrument, body.client_id, body.feiten)
+    return {**_besluit(b), "mag_overrulen": mag_overrulen(g)}
+
+
+@router.post("/trajecten", status_code=201, summary="Traject starten (409 met de redenen als de regel weigert)")
+def traject_start(request: Request, g: Wie, body: StartVraag):
+    eng = _engine(request)
+    data.check_client(eng, g, body.client_id)
+    data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+    try:
+        res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
+                        overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g))
+    except NietToegelaten as exc:
+        if body.overrule_reden is not None and not mag_overrulen(g) and exc.besluit is not None:
+            return JSONResponse({"detail": "alleen een teamleider (of beheerder) mag een weigering overrulen",
+                                 **_besluit(exc.besluit)}, status_code=403)
+        raise
+    return {"traject_id": res.traject_id, "status": res.status, "start_datum": res.start_datum.isoformat(),
+            "stappen": res.stappen, "besluit": res.besluit.to_json(), "overruled": res.overruled}
+
+
+@router.get("/trajecten/{traject_id}", summary="Traject met stappen, gebeurtenissen en taken")
+def traject_detail(request: Request, g: Wie, traject_id: Id):
+    return data.traject(_engine(request), g, traject_id)
+
+
+@router.post("/trajecten/{traject_id}/gebeurtenissen", summary="Gebeurtenis vastleggen (bv. werk_gestart op een datum)")
+def gebeurtenis(request: Request, g: Wie, traject_id: Id, body: GebeurtenisInvoer):
+    eng = _engine(request)
+    data.check_traject(eng, g, traject_id)
+    eng.record_event(traject_id, body.event, actor=g.actor, datum=body.datum,
+                     payload={"toelichting": body.toelichting} if body.toelichting else None)
+    return data.traject(eng, g, traject_id)
+
+
+@router.post("/trajecten/{traject_id}/beeindig", summary="Traject beëindigen met uitkomst en reden")
+def beeindig(request: Request, g: Wie, traject_id: Id, body: Beeindig):
+    eng = _engine(request)
+    data.check_traject(eng, g, traject_id)
+    eng.end(traject_id, actor=g.actor, uitkomst=body.uitkomst, reden=body.reden)
+    return data.traject(eng, g, traject_id)
+
+
+# --------------------------------------------------------------------------- worklist and tasks
+
+
+@router.get("/werklijst", summary="Open taken: te laat, vandaag, later (coach: eigen gebied; teamleider: het team)")
+def werklijst(request: Request, g: Wie,
+              coach: Annotated[str | None, Query(max_length=100, description="alleen taken van deze coach"),
+                               AfterValidator(_geen_nul)] = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+    return data.werklijst(_engine(request), g, coach, limit)
+
+
+@router.post("/taken/{taak_id}/afronden", summary="Taak afronden (met uitkomst waar de stap die vraagt)")
+def taak_afronden(request: Request, g: Wie, taak_id: Id, body: Annotated[Afronden | None, Body()] = None):
+    eng = _engine(request)
+    body = body or Afronden()
+    data.check_taak(eng, g, taak_id)
+    eng.complete_task(taak_id, actor=g.actor, uitkomst=body.uitkomst or None, toelichting=body.toelichting)
+    return {"taak_id": taak_id, "status": "afgerond", "uitkomst": body.uitkomst or None}
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+@router.get("/uitbetalingen", summary="Uitbetalingen (vier-ogen-wachtrij)")
+def uitbetalingen(request: Request, g: Wie, status: UitbetalingStatus | None = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                  offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    return data.uitbetalingen(_engine(request), g, status.value if status else None, limit, offset)
+
+
+@router.post("/uitbetalingen/{uitbetaling_id}/goedkeuren",
+             summary="Goedkeuren (niet door wie voorstelde of het traject startte)")
+def goedkeuren(request: Request, g: Wie, uitbetaling_id: Id):
+    eng = _engine(request)
+    data.check_uitbetaling(eng, g, uitbetaling_id)
+    betalingen.keur_goed(eng, uitbetaling_id, door=g.actor)
+    return {"id": uitbetaling_id, "status": "goedgekeurd", "beoordeeld_door": g.actor}
+
+
+@router.post("/uitbetalingen/{uitbetaling_id}/afwijzen", summary="Afwijzen met reden (vier ogen)")
+def afwijzen(request: Request, g: Wie, uitbetaling_id: Id, body: Afwijzing):
+    eng = _engine(request)
+    data.check_uitbetaling(eng, g, uitbetaling_id)
+    betalingen.wijs_af(eng, uitbetaling_id, door=g.actor, reden=body.reden)
+    return {"id": uitbetaling_id, "status": "afgewezen", "beoordeeld_door": g.actor}
+
+
+@router.post("/uitbetalingen/export", summary="Alle goedgekeurde uitbetalingen als één SEPA-batch (pain.001)")
+def export(request: Request, g: Wie):
+    res = betalingen.exporteer(_engine(request), door=g.actor)
+    return {"batch_id": res.batch_id, "bericht_id": res.bericht_id, "aantal": res.aantal,
+            "totaal": f"{res.totaal:.2f}",
+            "niet_geexporteerd": [{"uitbetaling_id": i, "reden": r} for i, r in res.overgeslagen],
+            "xml_url": f"/api/uitbetalingen/batches/{res.batch_id}.xml" if res.batch_id else None}
+
+
+@router.get("/uitbetalingen/batches", summary="De laatste betaalbatches")
+def batch_lijst(request: Request, g: Wie, limit: Annotated[int, Query(ge=1, le=500)] = 20):
+    return data.batches(_engine(request), limit)
+
+
+@router.get("/uitbetalingen/batches/{batch_id}.xml", summary="Het SEPA-bestand (pain.001) van een batch",
+            response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+def batch_xml(request: Request, g: Wie, batch_id: Id):
+    xml = betalingen.batch_xml(_engine(request), batch_id)
+    return Response(xml, media_type="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="betaalbatch-{batch_id}.xml"'})
+
+
+# --------------------------------------------------------------------------- UWV feed and quarantine
+
+_FEED_TYPES = {"application/x-ndjson": "jsonl", "application/jsonl": "jsonl", "application/json": "jsonl",
+               "text/csv": "csv"}
+
+
+@router.post("/feeds/uwv", summary="UWV-overdrachten aanleveren (JSON Lines of CSV); geeft de samenvatting",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-ndjson": {"schema": {"type": "string"}},
+                 "text/csv": {"schema": {"type": "string"}}}}})
+async def feed_uwv(request: Request, g: Wie):
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = _FEED_TYPES.get(ctype)
+    if fmt is None:
+        raise HTTPException(415, "Content-Type: application/x-ndjson (JSON Lines) of text/csv")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > FEED_MAX_BYTES:
+            raise HTTPException(413, f"meer dan {FEED_MAX_BYTES // (1024 * 1024)} MB: lever in delen aan")
+    eng = _engine(request)
+    name = f"push-{g.actor}-{datetime.now():%Y%m%dT%H%M%S}.{fmt}"
+    from starlette.concurrency import run_in_threadpool
+
+    feed = uwv_feed(eng.settings)
+    s = await run_in_threadpool(feed.verwerk_tekst, eng, bytes(body), name)
+    return s.as_dict()
+
+
+@router.get("/quarantaine", summary="Afgekeurde feedrecords met hun redenen")
+def quarantaine(request: Request, g: Wie, alles: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    return data.quarantaine(_engine(request), alles, limit, offset)
+
+
+@router.post("/quarantaine/{quarantaine_id}/herverwerk", summary="Gecorrigeerd record opnieuw verwerken")
+def herverwerk(request: Request, g: Wie, quarantaine_id: Id, body: Herverwerk):
+    eng = _engine(request)
+    return uwv_feed(eng.settings).herverwerk(eng, quarantaine_id, body.record, door=g.actor).as_dict()
+
+
+# --------------------------------------------------------------------------- monitoring
+
+Jaar = Annotated[int | None, Query(ge=2000, le=2100)]
+Maand = Annotated[int | None, Query(ge=1, le=12)]
+
+
+def _periode(eng, jaar, maand) -> tuple[int, int]:
+    today = data.vandaag(eng)
+    return jaar or today.year, maand or (today.month if not jaar or jaar == today.year else 12)
+
+
+@router.get("/monitoring", summary="Maandcijfers per instrument tegen de jaardoelen (alleen aantallen)")
+def monitoring(request: Request, g: Wie, jaar: Jaar = None, maand: Maand = None):
+    eng = _engine(request)
+    j, m = _periode(eng, jaar, maand)
+    return {"jaar": j, "maand": m, "instrumenten": [x.as_dict() for x in maandcijfers(eng, j, m)]}
+
+
+@router.get("/monitoring.csv", summary="Maandcijfers als CSV (;-gescheiden)", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def monitoring_csv(request: Request, g: Wie, jaar: Jaar = None, maand: Maand = None):
+    eng = _engine(request)
+    j, m = _periode(eng, jaar, maand)
+    text = cijfers_csv([x.as_dict() for x in maandcijfers(eng, j, m)])
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="monitoring-{j}-{m:02d}.csv"'})
+
+
+# --------------------------------------------------------------------------- users and tokens
+
+
+@router.get("/gebruikers", summary="Gebruikers (beheer)")
+def gebruikers(request: Request, g: Wie):
+    import sqlalchemy as sa
+
+    from ._auth import G
+
+    with _engine(request).reader.connect() as conn:
+        rows = conn.execute(sa.select(G.c.id, G.c.gebruikersnaam, G.c.naam, G.c.rol, G.c.gebied, G.c.email,
+                                      G.c.actief).order_by(G.c.gebruikersnaam)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+@router.post("/gebruikers", status_code=201, summary="Gebruiker aanmaken (beheer)")
+def gebruiker_maken(request: Request, g: Wie, body: NieuweGebruiker):
+    uid = maak_gebruiker(_engine(request), body.gebruikersnaam, body.wachtwoord, body.rol, naam=body.naam,
+                         gebied=body.gebied, email=body.email)
+    return {"id": uid, "gebruikersnaam": body.gebruikersnaam.strip(), "rol": body.rol, "gebied": body.gebied or None}
+
+
+@router.post("/tokens", status_code=201, summary="API-token aanmaken voor een machine (het token wordt één keer getoond)")
+def token_maken(request: Request, g: Wie, body: NieuwToken):
+    token = maak_token(_engine(request), body.naam, body.rol, gebruiker_id=body.gebruiker_id)
+    return {"naam": body.naam, "rol": body.rol, "token": token}

@@ -1,0 +1,107 @@
+"""The web application: pages + REST API on one engine (``create_app``), and its OpenAPI file."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from . import _api, _fouten, _pages
+from ._toegang import PUBLIEK, ROUTE_ROLES
+
+HIER = Path(__file__).resolve().parent
+SESSIE_COOKIE = "trajecten_sessie"
+
+
+def _beveiligingskoppen(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def koppen(request, call_next):
+        response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            h.setdefault("X-Frame-Options", "DENY")
+            h.setdefault("Content-Security-Policy",
+                         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                         "form-action 'self'; frame-ancestors 'none'")
+        if request.url.path.startswith("/api/") or request.url.path == "/":
+            h.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def alle_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every (method, path) the app answers, included routers unfolded (HEAD/OPTIONS left out)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(routes):
+        for r in routes:
+            inner = getattr(r, "original_router", None)  # FastAPI keeps included routers as one node
+            if inner is not None:
+                walk(inner.routes)
+            elif isinstance(r, APIRoute):
+                out.extend((m, r.path) for m in sorted(r.methods - {"HEAD", "OPTIONS"}))
+
+    walk(app.routes)
+    return out
+
+
+def routes_zonder_regel(app: FastAPI) -> list[tuple[str, str]]:
+    """Routes that are neither in ROUTE_ROLES nor public (must be empty)."""
+    return [k for k in alle_routes(app) if k not in ROUTE_ROLES and k not in PUBLIEK]
+
+
+def create_app(engine, *, secret_key: str | None = None, https_only: bool | None = None) -> FastAPI:
+    """Pages and API on ``engine``. The session key comes from ``secret_key``, else the environment
+    (``TRAJECTEN_SESSIE_SLEUTEL``), else a random one (sessions then end when the process restarts)."""
+    app = FastAPI(
+        title="Trajectenengine Werk & Participatie",
+        version="0.1.0",
+        description="REST API van de trajectenengine: cliënten, trajecten (met toegangsbesluit en uitleg), "
+                    "werklijst, taken, uitbetalingen (vier ogen, SEPA-export), UWV-feed, quarantaine en "
+                    "monitoring. Machines: `Authorization: Bearer <token>`; vanuit een sessie: cookie plus "
+                    "`X-CSRF-Token`. Een BSN staat nooit in een URL.",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.templates = Jinja2Templates(directory=str(HIER / "templates"))
+    app.state.templates.env.globals["maand_naam"] = _pages.MAANDEN
+    app.include_router(_api.router)
+    app.include_router(_pages.router)
+
+    @app.get("/gezond", include_in_schema=False)
+    def gezond():
+        return {"status": "ok"}
+
+    app.mount("/static", StaticFiles(directory=str(HIER / "static")), name="static")
+    _fouten.install(app)
+    _beveiligingskoppen(app)
+    key = secret_key or os.environ.get("TRAJECTEN_SESSIE_SLEUTEL") or secrets.token_urlsafe(32)
+    if https_only is None:
+        https_only = os.environ.get("TRAJECTEN_COOKIE_SECURE", "").lower() in ("1", "true", "ja")
+    app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSIE_COOKIE, same_site="lax",
+                       https_only=https_only, max_age=8 * 3600)
+    missing = routes_zonder_regel(app)
+    if missing:  # pragma: no cover - a developer forgot the access table
+        raise RuntimeError(f"routes zonder toegangsregel in ROUTE_ROLES: {missing}")
+    return app
+
+
+def openapi(app: FastAPI | None = None) -> dict:
+    if app is None:
+        from types import SimpleNamespace
+
+        app = create_app(SimpleNamespace(), secret_key="openapi")
+    return app.openapi()
+
+
+def write_openapi(path: Path | str) -> None:
+    """Write the API description (OpenAPI 3) to ``path`` (``docs/openapi.json``)."""
+    Path(path).write_text(json.dumps(openapi(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

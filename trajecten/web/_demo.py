@@ -1,0 +1,40 @@
+"""Demo users, one per role and area team, matching the demo caseload's coaches (``coach.<gebied>.<n>``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..demo import GEBIEDEN
+from ._auth import G, maak_gebruiker, maak_token
+
+DEMO_WACHTWOORD = "demo-wachtwoord"  # demo only: printed at start
+DEMO_TOKEN = "demo-uwv-feed-token"  # the demo feed push token (role koppeling)
+
+
+def _lijst() -> list[tuple[str, str, str | None, str]]:
+    out = []
+    for g in GEBIEDEN:
+        out.append((f"coach.{g.lower()}.1", "coach", g, f"Coach {g} 1"))
+    for g in GEBIEDEN:
+        out.append((f"teamleider.{g.lower()}", "teamleider", g, f"Teamleider {g}"))
+    out += [("teamleider", "teamleider", None, "Teamleider (alle gebieden)"),
+            ("financien", "financien", None, "Financiën"), ("beleid", "beleid", None, "Beleid"),
+            ("beheerder", "beheerder", None, "Beheerder")]
+    return out
+
+
+def demo_gebruikers(engine, wachtwoord: str = DEMO_WACHTWOORD) -> list[dict]:
+    """Create the demo users that do not exist yet (and the feed token); returns the table to print."""
+    with engine.db.connect() as conn:
+        bestaand = set(conn.execute(sa.select(G.c.gebruikersnaam)).scalars())
+    rows = []
+    for naam, rol, gebied, volledig in _lijst():
+        if naam not in bestaand:
+            maak_gebruiker(engine, naam, wachtwoord, rol, naam=volledig, gebied=gebied,
+                           email=f"{naam}@{engine.settings.mail_domein}")
+        rows.append({"gebruikersnaam": naam, "rol": rol, "gebied": gebied or "alle", "wachtwoord": wachtwoord})
+    try:
+        maak_token(engine, "uwv-feed (demo)", "koppeling", token=DEMO_TOKEN)
+    except Exception:  # noqa: BLE001 - exists already (unique hash)
+        pass
+    return rows

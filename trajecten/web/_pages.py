@@ -1,0 +1,409 @@
+"""The pages: server-rendered Jinja2, Dutch, plain forms (every POST carries the session's CSRF token)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from .. import uitbetalingen as betalingen
+from ..fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
+from ..koppelingen import uwv_feed
+from ..monitoring import maandcijfers
+from . import _data as data
+from ._auth import controleer_wachtwoord, csrf_ok, csrf_token, huidige_gebruiker, log_in
+from ._svg import staafdiagram, voortgang
+from ._toegang import EXPORT, Gebruiker, mag, mag_overrulen
+
+MAX_ID = 2_147_483_647
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Wie = Annotated[Gebruiker, Depends(huidige_gebruiker)]
+router = APIRouter(dependencies=[Depends(huidige_gebruiker)], include_in_schema=False)
+
+NAV = [("/", "Mijn werklijst"), ("/clienten", "Cliënten"), ("/uitbetalingen", "Uitbetalingen"),
+       ("/quarantaine", "Quarantaine"), ("/monitoring", "Monitoring")]
+ROL_TEKST = {"coach": "coach", "teamleider": "teamleider", "financien": "financiën", "beleid": "beleid",
+             "beheerder": "beheerder", "koppeling": "koppeling"}
+UITKOMST_TEKST = {"uitgevoerd": "uitgevoerd", "gepland": "gepland", "overgeslagen": "overgeslagen",
+                  "geannuleerd": "geannuleerd", "incident": "incident"}
+
+
+def context(request: Request, **kw) -> dict:
+    g: Gebruiker | None = getattr(request.state, "gebruiker", None)
+    nav = [(p, label) for p, label in NAV if g is not None and mag(g.rol, "GET", p)]
+    flash = request.session.pop("flash", None) if "session" in request.scope else None
+    return {"request": request, "g": g, "nav": nav, "pad": request.url.path, "flash": flash,
+            "csrf": csrf_token(request) if "session" in request.scope else "", "rol_tekst": ROL_TEKST, **kw}
+
+
+def render(request: Request, template: str, code: int = 200, **kw):
+    return request.app.state.templates.TemplateResponse(request, template, context(request, **kw), status_code=code)
+
+
+def flash(request: Request, tekst: str, soort: str = "ok") -> None:
+    request.session["flash"] = {"tekst": tekst, "soort": soort}
+
+
+def terug(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _veilig_volgende(v: str | None) -> str:
+    return v if v and v.startswith("/") and not v.startswith("//") and "\\" not in v else "/"
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, volgende: Annotated[str | None, Query(max_length=500)] = None):
+    return render(request, "login.html", volgende=_veilig_volgende(volgende), fout=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request):
+    form = await request.form()
+    volgende = _veilig_volgende(str(form.get("volgende") or "/")[:500])
+    if not await csrf_ok(request):
+        return render(request, "login.html", code=403, volgende=volgende,
+                      fout="De sessie is verlopen of het formulier is oud; probeer het opnieuw.")
+    naam = str(form.get("gebruikersnaam") or "").strip()[:100]
+    wachtwoord = str(form.get("wachtwoord") or "")[:200]
+    from starlette.concurrency import run_in_threadpool
+
+    uid = await run_in_threadpool(controleer_wachtwoord, request.app.state.engine, naam, wachtwoord) \
+        if naam and wachtwoord and "\x00" not in naam else None
+    if uid is None:
+        return render(request, "login.html", code=401, volgende=volgende, gebruikersnaam=naam,
+                      fout="Onbekende gebruikersnaam of onjuist wachtwoord.")
+    log_in(request, uid)
+    return terug(volgende)
+
+
+@router.post("/logout")
+def logout(request: Request, g: Wie):
+    request.session.clear()
+    return terug("/login")
+
+
+# --------------------------------------------------------------------------- worklist
+
+
+@router.get("/", response_class=HTMLResponse)
+def werklijst(request: Request, g: Wie, coach: Annotated[str | None, Query(max_length=100)] = None):
+    if not mag(g.rol, "GET", "/api/werklijst"):
+        return terug("/uitbetalingen" if mag(g.rol, "GET", "/uitbetalingen") else "/monitoring")
+    if coach is None and g.rol == "coach":
+        coach = g.actor
+    coach = coach or None
+    if coach == "*":
+        coach = None
+    wl = data.werklijst(request.app.state.engine, g, coach if coach and "\x00" not in coach else None)
+    return render(request, "werklijst.html", wl=wl, coach=coach or "")
+
+
+@router.post("/taken/{taak_id}/afronden")
+async def taak_afronden(request: Request, g: Wie, taak_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    uitkomst = str(form.get("uitkomst") or "")[:50] or None
+    toelichting = str(form.get("toelichting") or "")[:2000]
+    volgende = _veilig_volgende(str(form.get("volgende") or "/"))
+    try:
+        data.check_taak(eng, g, taak_id)
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(lambda: eng.complete_task(taak_id, actor=g.actor, uitkomst=uitkomst,
+                                                          toelichting=toelichting))
+        flash(request, f"Taak {taak_id} afgerond" + (f" met uitkomst {uitkomst}" if uitkomst else "") + ".")
+    except NietGevonden:
+        raise
+    except TrajectFout as exc:
+        flash(request, f"Taak {taak_id} niet afgerond: {exc}", "fout")
+    return terug(volgende)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+@router.get("/clienten", response_class=HTMLResponse)
+def clienten(request: Request, g: Wie, q: Annotated[str | None, Query(max_length=100)] = None,
+             offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    q = q if q and "\x00" not in q else None
+    lijst = data.clienten(request.app.state.engine, g, q, 50, offset)
+    return render(request, "clienten.html", lijst=lijst, q=q or "", fout=None)
+
+
+@router.post("/clienten/zoek", response_class=HTMLResponse)
+async def client_zoek(request: Request, g: Wie):
+    form = await request.form()
+    bsn = str(form.get("bsn") or "")[:20]
+    try:
+        cid = data.zoek_bsn(request.app.state.engine, g, bsn)
+    except (OngeldigeInvoer, NietGevonden) as exc:
+        lijst = data.clienten(request.app.state.engine, g, None, 50, 0)
+        tekst = f"BSN {exc.reden}" if isinstance(exc, OngeldigeInvoer) else "Geen cliënt met dit BSN in uw gebied."
+        return render(request, "clienten.html", code=404 if isinstance(exc, NietGevonden) else 422,
+                      lijst=lijst, q="", fout=tekst)
+    return terug(f"/clienten/{cid}")
+
+
+@router.get("/clienten/{client_id}", response_class=HTMLResponse)
+def client(request: Request, g: Wie, client_id: Id):
+    c = data.client(request.app.state.engine, g, client_id)
+    return render(request, "client.html", c=c)
+
+
+# --------------------------------------------------------------------------- trajectories
+
+
+def _feit_velden(compiled, waarden: dict) -> list[dict]:
+    out = []
+    for name, f in compiled.definitie.feiten.items():
+        out.append({"naam": name, "type": f.type.value, "verplicht": f.verplicht, "omschrijving": f.omschrijving,
+                    "waarde": waarden.get(name, "")})
+    return out
+
+
+async def _nieuw(request: Request, g: Gebruiker, client_id: int | None, instrument: str | None,
+                 waarden: dict, actie: str | None = None, overrule_reden: str | None = None):
+    eng = request.app.state.engine
+    c = data.client(eng, g, client_id) if client_id else None
+    instrumenten = data.instrumenten(eng)
+    compiled = data.instrument(eng, instrument) if instrument else None
+    besluit = fout = None
+    status = 200
+    if compiled is not None and c is not None and actie in ("controleer", "start"):
+        feiten = {k: v for k, v in waarden.items() if v not in ("", None)}
+        try:
+            data.controleer_feiten(compiled, feiten)
+            if actie == "controleer":
+                besluit = eng.toegang(instrument, c["id"], feiten)
+            else:
+                res = eng.start(instrument, c["id"], feiten, actor=g.actor,
+                                overrule_reden=overrule_reden if overrule_reden is not None else None,
+                                mag_overrulen=mag_overrulen(g))
+                flash(request, f"Traject {res.traject_id} gestart ({res.status}, start {res.start_datum}, "
+                               f"{res.stappen} stappen gepland)" + (" — weigering overruled" if res.overruled else ""))
+                return terug(f"/trajecten/{res.traject_id}")
+        except NietToegelaten as exc:
+            besluit, status = exc.besluit, 409
+            fout = str(exc)
+        except OngeldigeInvoer as exc:
+            fout, status = f"{exc.veld}: {exc.reden}", 422
+        except (OverflowError, ValueError):
+            fout, status = "een datum of getal ligt buiten het bereik", 422
+    return render(request, "traject_nieuw.html", code=status, c=c, instrumenten=instrumenten,
+                  instrument=instrument or "", compiled=compiled,
+                  velden=_feit_velden(compiled, waarden) if compiled else [], besluit=besluit, fout=fout,
+                  mag_overrulen=mag_overrulen(g), overrule_reden=overrule_reden or "")
+
+
+@router.get("/trajecten/nieuw", response_class=HTMLResponse)
+async def traject_nieuw(request: Request, g: Wie, client: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+                        instrument: Annotated[str | None, Query(max_length=50)] = None):
+    if client is None:
+        flash(request, "Kies eerst een cliënt; start daar een traject.", "fout")
+        return terug("/clienten")
+    return await _nieuw(request, g, client, instrument or None, {})
+
+
+@router.post("/trajecten/nieuw", response_class=HTMLResponse)
+async def traject_nieuw_post(request: Request, g: Wie):
+    form = await request.form()
+    try:
+        client_id = int(str(form.get("client_id") or ""))
+        if not 1 <= client_id <= MAX_ID:
+            raise ValueError
+    except ValueError:
+        raise NietGevonden("cliënt bestaat niet") from None
+    instrument = str(form.get("instrument") or "")[:50] or None
+    waarden = {k[5:]: str(v)[:200] for k, v in form.items() if k.startswith("feit_") and isinstance(v, str)}
+    actie = str(form.get("actie") or "controleer")
+    overrule = str(form.get("overrule_reden") or "")[:500]
+    return await _nieuw(request, g, client_id, instrument, waarden, actie,
+                        overrule if actie == "start" and form.get("overrulen") else None)
+
+
+@router.get("/trajecten/{traject_id}", response_class=HTMLResponse)
+def traject(request: Request, g: Wie, traject_id: Id):
+    t = data.traject(request.app.state.engine, g, traject_id)
+    return render(request, "traject.html", t=t, vandaag=data.vandaag(request.app.state.engine).isoformat())
+
+
+@router.post("/trajecten/{traject_id}/gebeurtenissen")
+async def traject_gebeurtenis(request: Request, g: Wie, traject_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    data.check_traject(eng, g, traject_id)
+    event = str(form.get("event") or "")[:50]
+    toelichting = str(form.get("toelichting") or "")[:2000]
+    try:
+        raw = str(form.get("datum") or "")
+        datum = data.controleer_datum(date.fromisoformat(raw), "datum") if raw else None
+        eng.record_event(traject_id, event, actor=g.actor, datum=datum,
+                         payload={"toelichting": toelichting} if toelichting else None)
+        flash(request, f"Gebeurtenis {event} vastgelegd.")
+    except ValueError as exc:
+        flash(request, f"Niet vastgelegd: {getattr(exc, 'reden', None) or 'datum JJJJ-MM-DD'}", "fout")
+    except TrajectFout as exc:
+        flash(request, f"Niet vastgelegd: {exc}", "fout")
+    return terug(f"/trajecten/{traject_id}")
+
+
+@router.post("/trajecten/{traject_id}/beeindig")
+async def traject_beeindig(request: Request, g: Wie, traject_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    data.check_traject(eng, g, traject_id)
+    try:
+        eng.end(traject_id, actor=g.actor, uitkomst=str(form.get("uitkomst") or "")[:50],
+                reden=str(form.get("reden") or "")[:500])
+        flash(request, f"Traject {traject_id} beëindigd.")
+    except TrajectFout as exc:
+        flash(request, f"Niet beëindigd: {exc}", "fout")
+    return terug(f"/trajecten/{traject_id}")
+
+
+# --------------------------------------------------------------------------- payouts
+
+
+@router.get("/uitbetalingen", response_class=HTMLResponse)
+def uitbetalingen(request: Request, g: Wie, status: Annotated[str | None, Query(max_length=20)] = "voorgesteld",
+                  offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    statussen = ["voorgesteld", "goedgekeurd", "geexporteerd", "betaald", "afgewezen"]
+    if status not in statussen:
+        status = None
+    eng = request.app.state.engine
+    lijst = data.uitbetalingen(eng, g, status, 200, offset)
+    export = g.rol in EXPORT
+    return render(request, "uitbetalingen.html", lijst=lijst, status=status or "", statussen=statussen,
+                  export=export, batches=data.batches(eng) if export else [])
+
+
+@router.post("/uitbetalingen/{uitbetaling_id}/goedkeuren")
+def goedkeuren(request: Request, g: Wie, uitbetaling_id: Id):
+    eng = request.app.state.engine
+    data.check_uitbetaling(eng, g, uitbetaling_id)
+    try:
+        betalingen.keur_goed(eng, uitbetaling_id, door=g.actor)
+        flash(request, f"Uitbetaling {uitbetaling_id} goedgekeurd.")
+    except (NietToegelaten, OngeldigeToestand, OngeldigeInvoer) as exc:
+        flash(request, f"Niet goedgekeurd: {exc}", "fout")
+    return terug("/uitbetalingen")
+
+
+@router.post("/uitbetalingen/{uitbetaling_id}/afwijzen")
+async def afwijzen(request: Request, g: Wie, uitbetaling_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    data.check_uitbetaling(eng, g, uitbetaling_id)
+    try:
+        betalingen.wijs_af(eng, uitbetaling_id, door=g.actor, reden=str(form.get("reden") or "")[:500])
+        flash(request, f"Uitbetaling {uitbetaling_id} afgewezen.")
+    except (NietToegelaten, OngeldigeToestand, OngeldigeInvoer) as exc:
+        flash(request, f"Niet afgewezen: {exc}", "fout")
+    return terug("/uitbetalingen")
+
+
+@router.post("/uitbetalingen/export")
+def export(request: Request, g: Wie):
+    res = betalingen.exporteer(request.app.state.engine, door=g.actor)
+    if res.batch_id is None:
+        flash(request, "Niets te exporteren: er zijn geen goedgekeurde uitbetalingen"
+              + (f" ({len(res.overgeslagen)} zonder geldig IBAN)" if res.overgeslagen else "") + ".", "fout")
+    else:
+        flash(request, f"Batch {res.batch_id} gemaakt: {res.aantal} betalingen, € {res.totaal:.2f}. "
+                       f"Download het SEPA-bestand hieronder.")
+    return terug("/uitbetalingen?status=goedgekeurd")
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+def _voorstel(inhoud: str) -> str:
+    try:
+        obj = json.loads(inhoud)
+        if isinstance(obj, dict):
+            return json.dumps(obj, ensure_ascii=False, indent=2)
+    except ValueError:
+        pass
+    from connectors.uwv import VELDEN  # the feed's fields, for a CSV line
+
+    return json.dumps({k: "" for k in VELDEN}, ensure_ascii=False, indent=2)
+
+
+@router.get("/quarantaine", response_class=HTMLResponse)
+def quarantaine(request: Request, g: Wie, alles: bool = False):
+    q = data.quarantaine(request.app.state.engine, alles)
+    for r in q["records"]:
+        r["voorstel"] = _voorstel(r["inhoud"])
+    return render(request, "quarantaine.html", q=q, alles=alles)
+
+
+@router.post("/quarantaine/{quarantaine_id}/herverwerk")
+async def herverwerk(request: Request, g: Wie, quarantaine_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    try:
+        record = json.loads(str(form.get("record") or ""))
+        if not isinstance(record, dict) or "\x00" in json.dumps(record):
+            raise ValueError
+    except ValueError:
+        flash(request, f"Quarantaine {quarantaine_id}: geef één JSON-object, bv. {{\"bsn\": \"...\"}}.", "fout")
+        return terug("/quarantaine")
+    try:
+        s = uwv_feed(eng.settings).herverwerk(eng, quarantaine_id, record, door=g.actor)
+        if s.quarantaine:
+            flash(request, f"Quarantaine {quarantaine_id} nog steeds afgekeurd: "
+                           + ", ".join(s.per_reden) + ". Zie de nieuwe redenen.", "fout")
+        else:
+            flash(request, f"Quarantaine {quarantaine_id} verwerkt: {s.tekst()}")
+    except TrajectFout as exc:
+        flash(request, f"Quarantaine {quarantaine_id}: {exc}", "fout")
+    return terug("/quarantaine")
+
+
+# --------------------------------------------------------------------------- monitoring
+
+MAANDEN = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+
+
+@router.get("/monitoring", response_class=HTMLResponse)
+def monitoring(request: Request, g: Wie, jaar: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+               maand: Annotated[int | None, Query(ge=1, le=12)] = None):
+    eng = request.app.state.engine
+    today = data.vandaag(eng)
+    jaar = jaar or today.year
+    laatste = today.month if jaar == today.year else 12
+    maand = maand or laatste
+    per_maand = {m: maandcijfers(eng, jaar, m) for m in range(1, laatste + 1)} if jaar <= today.year else {}
+    huidig = maandcijfers(eng, jaar, maand)
+    grafieken = []
+    for i, m in enumerate(huidig):
+        reeks = [(MAANDEN[k - 1], v[i].gestart if i < len(v) else 0) for k, v in per_maand.items()]
+        actief = [(MAANDEN[k - 1], v[i].actief_einde_maand if i < len(v) else 0) for k, v in per_maand.items()]
+        betaald = [(MAANDEN[k - 1], v[i].betalingen if i < len(v) else 0) for k, v in per_maand.items()]
+        try:
+            omschrijving = eng.register.current(m.instrument).definitie.jaardoel.omschrijving
+        except KeyError:
+            omschrijving = ""
+        grafieken.append({
+            "m": m, "omschrijving": omschrijving,
+            "gestart": staafdiagram(reeks, titel=f"{m.naam}: gestart per maand in {jaar}"),
+            "actief": staafdiagram(actief, titel=f"{m.naam}: actief aan het eind van de maand", kleur="#4a6b8a"),
+            "betaald": staafdiagram(betaald, titel=f"{m.naam}: premiedelen per maand", kleur="#7a5a00")
+            if any(v for _, v in betaald) else None,
+            "doel": voortgang(m.gestart_dit_jaar, m.jaardoel, titel=f"{m.naam}: gestart dit jaar tegen jaardoel"),
+            "succes": voortgang(m.succes_pct or 0, 100, doel=m.succes_doel_pct, eenheid="%",
+                                titel=f"{m.naam}: succes dit jaar (doel {m.succes_doel_pct}%)")
+            if m.succes_doel_pct else None,
+        })
+    return render(request, "monitoring.html", jaar=jaar, maand=maand, maanden=MAANDEN, grafieken=grafieken,
+                  csv_url="/api/monitoring.csv?" + urlencode({"jaar": jaar, "maand": maand}),
+                  jaren=list(range(today.year - 3, today.year + 1)))
+
