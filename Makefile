@@ -1,5 +1,6 @@
 # The two commands of the README. Both work on a fresh machine that has only Python 3.11+.
-#   make run   - set up and run the product on its embedded default (SQLite, one process): the demo
+#   make run   - set up and run the product on its embedded default (SQLite, one process): the demo,
+#                served at http://127.0.0.1:8000 (pages + API + scheduler; demo users printed at start)
 #   make test  - set up and run every test (SQLite and the PostgreSQL at 127.0.0.1:5432)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,7 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/trajecten demo --db demo.db
+	$(BIN)/trajecten serve --demo --db demo.db
 
 demo: run
 

@@ -11,11 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.helpers import at
 from trajecten.models import Gebeurtenis, Gebruiker as GebruikerRij, Uitbetaling
-from trajecten.web import (ROUTE_ROLES, alle_routes, create_app, hash_wachtwoord, maak_gebruiker, maak_token,
+from trajecten.web import (ROUTE_ROLES, alle_routes, create_app, maak_token,
                            routes_zonder_regel)
 
 WW = "geheim-wachtwoord"
@@ -31,7 +32,8 @@ USERS = {  # gebruikersnaam: (rol, gebied)
 
 @pytest.fixture(scope="module")
 def ww_hash():
-    return hash_wachtwoord(WW)  # argon2 is slow on purpose: hash once for all test users
+    # argon2 is slow on purpose; the parameters travel in the hash, so test users get cheap ones
+    return PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(WW)
 
 
 @pytest.fixture

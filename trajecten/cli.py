@@ -294,27 +294,61 @@ def instellingen(markdown: bool = typer.Option(False, "--markdown", help="als Ma
 
 @app.command()
 @clean_errors
-def serve():
-    """Draai de engine in één proces: de ingebouwde planner vuurt sweep, signalen, feed, export en rapportage."""
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="adres voor de webpagina's en de API"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="poort (0: een vrije poort)"),
+    demo: bool = typer.Option(False, "--demo", help="demo: maak de database met demo-caseload en demo-gebruikers "
+                                                    "als die nog niet bestaat"),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite-bestand (in plaats van --database-url); "
+                                                         "met --demo standaard demo.db"),
+    clienten: int = typer.Option(1500, "--clienten", min=50, help="met --demo: aantal cliënten in een nieuwe demo"),
+):
+    """Draai de engine in één proces: webpagina's en REST API (uvicorn) plus de ingebouwde planner die sweep,
+    signalen, feed, export en rapportage vuurt."""
     import logging
+    import signal
+
+    import uvicorn
 
     from . import scheduler
+    from .web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    eng = _engine()
-    out.print(f"trajecten serve: database {eng.db.url.render_as_string(hide_password=True)}, "
-              f"sweep elke {eng.settings.sweep_interval_s} s (Ctrl-C stopt)")
-    import signal
-    import threading
+    if db is None and demo:
+        db = Path("demo.db")
+    if db is not None:
+        _state["url"] = f"sqlite:///{db}"
+    if demo and db is not None and not db.exists():
+        from .demo import print_summary, run_demo
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        out.print(f"demo: {db} bestaat nog niet; demo-caseload van {clienten} cliënten maken (12 maanden gesimuleerd)")
+        print_summary(run_demo(db, clienten=clienten, console=out), out)
+    eng = _engine()
+    if demo:
+        from .web import demo_gebruikers
+        from .web._demo import DEMO_TOKEN
+
+        table = Table("gebruikersnaam", "rol", "gebied", "wachtwoord (demo)", title="Demo-gebruikers")
+        for u in demo_gebruikers(eng):
+            table.add_row(u["gebruikersnaam"], u["rol"], u["gebied"], u["wachtwoord"])
+        out.print(table)
+        out.print(f"API-token voor de UWV-feed (demo, rol koppeling): [bold]{DEMO_TOKEN}[/]")
+    app = create_app(eng)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    out.print(f"trajecten serve: database {eng.db.url.render_as_string(hide_password=True)}, "
+              f"sweep elke {eng.settings.sweep_interval_s} s; web op http://{host}:{port} (Ctrl-C stopt)")
+    # uvicorn handles SIGINT/SIGTERM itself and re-raises the signal after it stopped: make that harmless
+    signal.signal(signal.SIGTERM, lambda *_: None)
     sched = scheduler.start(eng)
     try:
-        stop.wait()
+        server.run()
     except KeyboardInterrupt:
         pass
-    sched.shutdown(wait=True)
+    finally:
+        sched.shutdown(wait=True)
+    if not server.started and not server.should_exit:
+        fail(f"de webserver kon niet starten op {host}:{port} (poort bezet?)")
     out.print("gestopt")
 
 

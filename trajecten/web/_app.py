@@ -88,6 +88,7 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
         https_only = os.environ.get("TRAJECTEN_COOKIE_SECURE", "").lower() in ("1", "true", "ja")
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSIE_COOKIE, same_site="lax",
                        https_only=https_only, max_age=8 * 3600)
+    _met_beveiliging(app)
     missing = routes_zonder_regel(app)
     if missing:  # pragma: no cover - a developer forgot the access table
         raise RuntimeError(f"routes zonder toegangsregel in ROUTE_ROLES: {missing}")
@@ -95,11 +96,32 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
 
 
 def openapi(app: FastAPI | None = None) -> dict:
+    """The OpenAPI document, with the two ways to authenticate (bearer token; session cookie + CSRF header)."""
     if app is None:
         from types import SimpleNamespace
 
         app = create_app(SimpleNamespace(), secret_key="openapi")
     return app.openapi()
+
+
+def _met_beveiliging(app: FastAPI) -> None:
+    base = app.openapi
+
+    def schema() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = base()
+        doc.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API-token (machines: feed, flows)"},
+            "sessie": {"type": "apiKey", "in": "cookie", "name": SESSIE_COOKIE,
+                       "description": "sessiecookie na inloggen op /login; schrijvende aanroepen sturen ook "
+                                      "de header X-CSRF-Token (zie GET /api/ik)"},
+        }
+        doc["security"] = [{"bearer": []}, {"sessie": []}]
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = schema  # type: ignore[method-assign]
 
 
 def write_openapi(path: Path | str) -> None:
