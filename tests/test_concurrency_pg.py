@@ -104,3 +104,29 @@ def test_four_sweepers_fire_every_step_exactly_once(pg_url, clock):
             assert conn.execute(sa.select(sa.func.min(S.c.pogingen), sa.func.max(S.c.pogingen))).one() == (1, 1)
     finally:
         eng.dispose()
+
+
+@pytest.mark.postgres
+def test_workers_starting_together_on_a_new_database_migrate_once(pg_url):
+    """Right after an upgrade several workers open the database at once: one migrates, none fails."""
+    import multiprocessing as mp
+
+    from tests.conftest import reset_pg
+
+    reset_pg(pg_url)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_open_and_report, [pg_url] * 4)
+    assert results == ["ok"] * 4, results
+
+
+def _open_and_report(url: str) -> str:
+    from trajecten.config import load_settings
+    from trajecten.engine import Engine
+
+    try:
+        eng = Engine.open(url, settings=load_settings(database_url=url))
+        eng.db.dispose()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+        return f"{type(exc).__name__}: {exc}"[:300]

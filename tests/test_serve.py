@@ -65,7 +65,7 @@ class Serve:
                     "TRAJECTEN_EXPORT_MAP": str(tmp / "export"), "PYTHONPATH": str(ROOT)})
         self.log = tmp / f"serve-{time.monotonic_ns()}.log"
         with open(self.log, "wb") as out:
-            self.p = subprocess.Popen([sys.executable, "-m", "trajecten.cli", "serve"], cwd=tmp, env=env,
+            self.p = subprocess.Popen([sys.executable, "-m", "trajecten.cli", "serve", "--port", "0"], cwd=tmp, env=env,
                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def text(self) -> str:

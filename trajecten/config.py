@@ -164,6 +164,10 @@ class Settings(BaseSettings):
             raise ValueError(f"not a crontab expression ({exc})") from None
         return v
 
+    sessie_sleutel: SecretStr | None = Field(
+        default=None, description="key that signs session cookies (random per start if unset: everyone logs in again)")
+    cookie_secure: bool = Field(default=False, description="send session cookies over HTTPS only (set true behind TLS)")
+
     @field_validator("sepa_debiteur_iban")
     @classmethod
     def _iban(cls, v: str) -> str:

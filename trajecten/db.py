@@ -55,6 +55,10 @@ def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
     cfg = alembic_config(engine)
     with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # several workers may start at once right after an upgrade: one migrates, the others wait
+            # (the lock is held until this transaction commits); SQLite serialises via BEGIN IMMEDIATE
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(731002611)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
         conn.commit()

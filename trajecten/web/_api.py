@@ -329,6 +329,9 @@ async def feed_uwv(request: Request, g: Wie):
         body.extend(chunk)
         if len(body) > FEED_MAX_BYTES:
             raise HTTPException(413, f"meer dan {FEED_MAX_BYTES // (1024 * 1024)} MB: lever in delen aan")
+    if b"\x00" in body:
+        line = body[: body.index(b"\x00")].count(b"\n") + 1
+        raise OngeldigeInvoer("body", f"bevat een NUL-teken (regel {line}); lever tekst aan (UTF-8)")
     eng = _engine(request)
     name = f"push-{g.actor}-{datetime.now():%Y%m%dT%H%M%S}.{fmt}"
     from starlette.concurrency import run_in_threadpool

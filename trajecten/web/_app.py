@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -60,7 +59,7 @@ def routes_zonder_regel(app: FastAPI) -> list[tuple[str, str]]:
 
 def create_app(engine, *, secret_key: str | None = None, https_only: bool | None = None) -> FastAPI:
     """Pages and API on ``engine``. The session key comes from ``secret_key``, else the environment
-    (``TRAJECTEN_SESSIE_SLEUTEL``), else a random one (sessions then end when the process restarts)."""
+    (setting ``TRAJECTEN_SESSIE_SLEUTEL``), else a random one (sessions then end when the process restarts)."""
     app = FastAPI(
         title="Trajectenengine Werk & Participatie",
         version="0.1.0",
@@ -83,9 +82,10 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     app.mount("/static", StaticFiles(directory=str(HIER / "static")), name="static")
     _fouten.install(app)
     _beveiligingskoppen(app)
-    key = secret_key or os.environ.get("TRAJECTEN_SESSIE_SLEUTEL") or secrets.token_urlsafe(32)
+    configured = engine.settings.sessie_sleutel
+    key = secret_key or (configured.get_secret_value() if configured else None) or secrets.token_urlsafe(32)
     if https_only is None:
-        https_only = os.environ.get("TRAJECTEN_COOKIE_SECURE", "").lower() in ("1", "true", "ja")
+        https_only = engine.settings.cookie_secure
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSIE_COOKIE, same_site="lax",
                        https_only=https_only, max_age=8 * 3600)
     _met_beveiliging(app)

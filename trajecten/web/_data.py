@@ -13,7 +13,7 @@ from ..definitie import FeitType, StapSoort
 from ..engine import ALGEMENE_GEBEURTENISSEN
 from ..fouten import NietGevonden, OngeldigeInvoer
 from ..models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Quarantaine, Taak, TaakStatus, Traject,
-                      TrajectStatus, Uitbetaling)
+                      Uitbetaling)
 from ..tijd import TZ, local_date
 from ._toegang import Gebruiker, betaling_filter, gebied_filter, ziet_betaling, ziet_gebied
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..demo import GEBIEDEN
-from ._auth import G, maak_gebruiker, maak_token
+from ._auth import A, G, maak_gebruiker, maak_token, token_hash
 
 DEMO_WACHTWOORD = "demo-wachtwoord"  # demo only: printed at start
 DEMO_TOKEN = "demo-uwv-feed-token"  # the demo feed push token (role koppeling)
@@ -33,8 +33,8 @@ def demo_gebruikers(engine, wachtwoord: str = DEMO_WACHTWOORD) -> list[dict]:
             maak_gebruiker(engine, naam, wachtwoord, rol, naam=volledig, gebied=gebied,
                            email=f"{naam}@{engine.settings.mail_domein}")
         rows.append({"gebruikersnaam": naam, "rol": rol, "gebied": gebied or "alle", "wachtwoord": wachtwoord})
-    try:
+    with engine.db.connect() as conn:
+        has_token = conn.execute(sa.select(A.c.id).where(A.c.token_hash == token_hash(DEMO_TOKEN))).first()
+    if not has_token:
         maak_token(engine, "uwv-feed (demo)", "koppeling", token=DEMO_TOKEN)
-    except Exception:  # noqa: BLE001 - exists already (unique hash)
-        pass
     return rows

@@ -24,6 +24,8 @@ log = logging.getLogger("trajecten.web")
 def _loc(veld: str) -> list[str]:
     if veld.startswith("feit "):
         return ["body", "feiten", veld[5:]]
+    if veld == "body":
+        return ["body"]
     return ["body", veld]
 
 

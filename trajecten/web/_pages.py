@@ -52,6 +52,11 @@ def terug(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _tekst(v) -> str:
+    """A form value as text without NUL characters (PostgreSQL refuses them)."""
+    return (v if isinstance(v, str) else "").replace("\x00", "")
+
+
 def _veilig_volgende(v: str | None) -> str:
     return v if v and v.startswith("/") and not v.startswith("//") and "\\" not in v else "/"
 
@@ -67,12 +72,12 @@ def login_form(request: Request, volgende: Annotated[str | None, Query(max_lengt
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request):
     form = await request.form()
-    volgende = _veilig_volgende(str(form.get("volgende") or "/")[:500])
+    volgende = _veilig_volgende(_tekst(form.get("volgende") or "/")[:500])
     if not await csrf_ok(request):
         return render(request, "login.html", code=403, volgende=volgende,
                       fout="De sessie is verlopen of het formulier is oud; probeer het opnieuw.")
-    naam = str(form.get("gebruikersnaam") or "").strip()[:100]
-    wachtwoord = str(form.get("wachtwoord") or "")[:200]
+    naam = _tekst(form.get("gebruikersnaam") or "").strip()[:100]
+    wachtwoord = _tekst(form.get("wachtwoord") or "")[:200]
     from starlette.concurrency import run_in_threadpool
 
     uid = await run_in_threadpool(controleer_wachtwoord, request.app.state.engine, naam, wachtwoord) \
@@ -110,9 +115,9 @@ def werklijst(request: Request, g: Wie, coach: Annotated[str | None, Query(max_l
 async def taak_afronden(request: Request, g: Wie, taak_id: Id):
     form = await request.form()
     eng = request.app.state.engine
-    uitkomst = str(form.get("uitkomst") or "")[:50] or None
-    toelichting = str(form.get("toelichting") or "")[:2000]
-    volgende = _veilig_volgende(str(form.get("volgende") or "/"))
+    uitkomst = _tekst(form.get("uitkomst") or "")[:50] or None
+    toelichting = _tekst(form.get("toelichting") or "")[:2000]
+    volgende = _veilig_volgende(_tekst(form.get("volgende") or "/"))
     try:
         data.check_taak(eng, g, taak_id)
         from starlette.concurrency import run_in_threadpool
@@ -141,7 +146,7 @@ def clienten(request: Request, g: Wie, q: Annotated[str | None, Query(max_length
 @router.post("/clienten/zoek", response_class=HTMLResponse)
 async def client_zoek(request: Request, g: Wie):
     form = await request.form()
-    bsn = str(form.get("bsn") or "")[:20]
+    bsn = _tekst(form.get("bsn") or "")[:20]
     try:
         cid = data.zoek_bsn(request.app.state.engine, g, bsn)
     except (OngeldigeInvoer, NietGevonden) as exc:
@@ -216,15 +221,15 @@ async def traject_nieuw(request: Request, g: Wie, client: Annotated[int | None, 
 async def traject_nieuw_post(request: Request, g: Wie):
     form = await request.form()
     try:
-        client_id = int(str(form.get("client_id") or ""))
+        client_id = int(_tekst(form.get("client_id") or ""))
         if not 1 <= client_id <= MAX_ID:
             raise ValueError
     except ValueError:
         raise NietGevonden("cliënt bestaat niet") from None
-    instrument = str(form.get("instrument") or "")[:50] or None
-    waarden = {k[5:]: str(v)[:200] for k, v in form.items() if k.startswith("feit_") and isinstance(v, str)}
-    actie = str(form.get("actie") or "controleer")
-    overrule = str(form.get("overrule_reden") or "")[:500]
+    instrument = _tekst(form.get("instrument") or "")[:50] or None
+    waarden = {k[5:]: _tekst(v)[:200] for k, v in form.items() if k.startswith("feit_") and isinstance(v, str)}
+    actie = _tekst(form.get("actie") or "controleer")
+    overrule = _tekst(form.get("overrule_reden") or "")[:500]
     return await _nieuw(request, g, client_id, instrument, waarden, actie,
                         overrule if actie == "start" and form.get("overrulen") else None)
 
@@ -240,10 +245,10 @@ async def traject_gebeurtenis(request: Request, g: Wie, traject_id: Id):
     form = await request.form()
     eng = request.app.state.engine
     data.check_traject(eng, g, traject_id)
-    event = str(form.get("event") or "")[:50]
-    toelichting = str(form.get("toelichting") or "")[:2000]
+    event = _tekst(form.get("event") or "")[:50]
+    toelichting = _tekst(form.get("toelichting") or "")[:2000]
     try:
-        raw = str(form.get("datum") or "")
+        raw = _tekst(form.get("datum") or "")
         datum = data.controleer_datum(date.fromisoformat(raw), "datum") if raw else None
         eng.record_event(traject_id, event, actor=g.actor, datum=datum,
                          payload={"toelichting": toelichting} if toelichting else None)
@@ -261,8 +266,8 @@ async def traject_beeindig(request: Request, g: Wie, traject_id: Id):
     eng = request.app.state.engine
     data.check_traject(eng, g, traject_id)
     try:
-        eng.end(traject_id, actor=g.actor, uitkomst=str(form.get("uitkomst") or "")[:50],
-                reden=str(form.get("reden") or "")[:500])
+        eng.end(traject_id, actor=g.actor, uitkomst=_tekst(form.get("uitkomst") or "")[:50],
+                reden=_tekst(form.get("reden") or "")[:500])
         flash(request, f"Traject {traject_id} beëindigd.")
     except TrajectFout as exc:
         flash(request, f"Niet beëindigd: {exc}", "fout")
@@ -303,7 +308,7 @@ async def afwijzen(request: Request, g: Wie, uitbetaling_id: Id):
     eng = request.app.state.engine
     data.check_uitbetaling(eng, g, uitbetaling_id)
     try:
-        betalingen.wijs_af(eng, uitbetaling_id, door=g.actor, reden=str(form.get("reden") or "")[:500])
+        betalingen.wijs_af(eng, uitbetaling_id, door=g.actor, reden=_tekst(form.get("reden") or "")[:500])
         flash(request, f"Uitbetaling {uitbetaling_id} afgewezen.")
     except (NietToegelaten, OngeldigeToestand, OngeldigeInvoer) as exc:
         flash(request, f"Niet afgewezen: {exc}", "fout")
@@ -325,23 +330,23 @@ def export(request: Request, g: Wie):
 # --------------------------------------------------------------------------- quarantine
 
 
-def _voorstel(inhoud: str) -> str:
+def _voorstel(inhoud: str, velden) -> str:
     try:
         obj = json.loads(inhoud)
         if isinstance(obj, dict):
             return json.dumps(obj, ensure_ascii=False, indent=2)
     except ValueError:
         pass
-    from connectors.uwv import VELDEN  # the feed's fields, for a CSV line
-
-    return json.dumps({k: "" for k in VELDEN}, ensure_ascii=False, indent=2)
+    return json.dumps({k: "" for k in velden}, ensure_ascii=False, indent=2)  # a CSV line: the feed's fields
 
 
 @router.get("/quarantaine", response_class=HTMLResponse)
 def quarantaine(request: Request, g: Wie, alles: bool = False):
-    q = data.quarantaine(request.app.state.engine, alles)
+    eng = request.app.state.engine
+    q = data.quarantaine(eng, alles)
+    velden = getattr(uwv_feed(eng.settings), "VELDEN", ())  # the connector is loaded by name
     for r in q["records"]:
-        r["voorstel"] = _voorstel(r["inhoud"])
+        r["voorstel"] = _voorstel(r["inhoud"], velden)
     return render(request, "quarantaine.html", q=q, alles=alles)
 
 
@@ -350,8 +355,8 @@ async def herverwerk(request: Request, g: Wie, quarantaine_id: Id):
     form = await request.form()
     eng = request.app.state.engine
     try:
-        record = json.loads(str(form.get("record") or ""))
-        if not isinstance(record, dict) or "\x00" in json.dumps(record):
+        record = json.loads(_tekst(form.get("record") or ""))
+        if not isinstance(record, dict) or "\\u0000" in json.dumps(record):
             raise ValueError
     except ValueError:
         flash(request, f"Quarantaine {quarantaine_id}: geef één JSON-object, bv. {{\"bsn\": \"...\"}}.", "fout")
