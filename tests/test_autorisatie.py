@@ -76,11 +76,12 @@ def cheap_hash() -> str:
     return PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(WW)
 
 
-def vul_gebruikers(engine, extra: dict[str, tuple[str, str | None]] | None = None) -> None:
+def vul_gebruikers(engine, extra: list[tuple[str, str, str | None]] = ()) -> None:
+    """The users of GEBRUIKERS plus ``extra`` (gebruikersnaam, rol, gebied), all with password WW."""
     h = cheap_hash()
+    alle = [(naam, rol, gebied) for rol, (naam, gebied) in GEBRUIKERS.items()] + list(extra)
     rows = [{"gebruikersnaam": naam, "naam": naam, "rol": rol, "gebied": gebied, "email": "", "wachtwoord_hash": h,
-             "actief": True, "aangemaakt_op": engine.clock.now()}
-            for rol, (naam, gebied) in {**GEBRUIKERS, **(extra or {})}.items()]
+             "actief": True, "aangemaakt_op": engine.clock.now()} for naam, rol, gebied in alle]
     with engine.db.begin() as conn:
         conn.execute(GebruikerRij.__table__.insert(), rows)
 
@@ -130,8 +131,8 @@ def wereld(tmp_path_factory):
     vul_gebruikers(engine)
     ids = maak_zaak(engine, clock)
     # a batch: a second payout approved by someone else and exported
-    tweede = engine.add_client("111222333", naam="Batch", gebied="Oost", bijstand_sinds=date(2019, 1, 1),
-                               iban="NL91ABNA0417164300")
+    tweede = engine.add_client("111222333", naam="Batch", geboortedatum=date(1975, 1, 2), gebied="Oost",
+                               bijstand_sinds=date(2019, 1, 1), iban="NL91ABNA0417164300")
     t = engine.start("premie_op_werk", tweede, {"werk_start": clock.now().date().isoformat(), "uren_per_week": 32,
                                                  "contract_maanden": 12}, actor="coach.oost.1")
     engine.sweep()
@@ -327,7 +328,7 @@ def test_a_coach_of_another_area_gets_404_for_everything_of_the_client(db_url):
     clock = FixedClock(datetime.combine(date(2026, 3, 2), time(9, 0), tzinfo=TZ))
     engine = open_engine(db_url, clock)
     try:
-        vul_gebruikers(engine, {"coach_west": ("coach.west.1", "West"), "tl_west": ("teamleider.west", "West")})
+        vul_gebruikers(engine, [("coach.west.1", "coach", "West"), ("teamleider.west", "teamleider", "West")])
         ids = maak_zaak(engine, clock, gebied="Oost")
         app = create_app(engine, secret_key="rij")
         oost, west, tl_west = login(app, "coach.oost.1"), login(app, "coach.west.1"), login(app, "teamleider.west")
