@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+
+import orjson
 
 import sqlalchemy as sa
 from alembic import command
@@ -13,8 +16,21 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value) -> str:
+    """JSON for the JSON columns (orjson: the event log writes thousands of payloads per batch)."""
+    return orjson.dumps(value, default=_json_default).decode()
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout and explicit BEGIN IMMEDIATE writes."""
+    kwargs.setdefault("json_serializer", dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 

@@ -625,8 +625,13 @@ def _event(r, type_: str, now: datetime, payload: dict, regel: str | None = None
             "regel_versie": versie}
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def _jsonable(value):
     if isinstance(value, dict):
+        if all(isinstance(v, _PLAIN) for v in value.values()):
+            return value  # the common case (step events): nothing to convert
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
