@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run demo test bench clean
+.PHONY: run demo test bench clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ run: $(VENV)/.installed
 
 demo: run
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The browser tests (tests/browser) drive the system Chromium through Playwright, which never downloads a
+# browser here: install Chromium with apt when it is missing (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Chromium ontbreekt: installeren met apt-get"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; }
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/sweep.py

@@ -5,7 +5,8 @@ coverage and fuzzing phases), twice: as a beheerder (bearer token: every route i
 so the inputs reach the handlers) and without any credentials. The properties:
 
 * authenticated: never a 5xx, whatever the input (validation answers 4xx naming the field);
-* unauthenticated: always 401 with ``WWW-Authenticate: Bearer``: no input gets past the login.
+* unauthenticated: always 401 with ``WWW-Authenticate: Bearer``: no input gets past the login (only
+  a body that cannot be parsed at all is answered 400/422 first: FastAPI parses it before the login check).
 
 Bounded for CI: a few examples per operation and a deadline per example; the whole file runs in well
 under two minutes. The database is a real SQLite file with a client, trajectories, a task, payouts, a
@@ -77,7 +78,13 @@ def test_unauthenticated_is_always_401(case):
     case.cookies = {}
     r = case.call()
     if case.method.upper() != case.operation.method.upper():  # the coverage phase also tries other methods
-        assert r.status_code == 405, (case.method, case.formatted_path, r.status_code)
+        # 405, or 401 when another route matches (GET /api/clients/zoek is /api/clients/{client_id})
+        assert r.status_code in (401, 405), (case.method, case.formatted_path, r.status_code)
         return
+    if r.status_code == 400 and r.json() == {"detail": "There was an error parsing the body"}:
+        return  # see the next line
+    if r.status_code == 422 and all(e.get("type") == "json_invalid" for e in r.json()["detail"]):
+        return  # FastAPI decodes a JSON body before it runs any dependency: an unparseable body is 400/422
+        # even without login; it says nothing about data (the same for every request of that route)
     assert r.status_code == 401, (case.method, case.formatted_path, r.status_code, r.text[:200])
     assert r.headers.get("www-authenticate") == ["Bearer"], r.headers

@@ -1,0 +1,444 @@
+"""Web API benchmark: latency of starting a trajectory and of the worklist page, over real HTTP.
+
+Run from the repository root:
+
+    PYTHONPATH=. python bench/api.py            # 100,000 trajectories, 2,000 starts (~10 min on 2 cores)
+    PYTHONPATH=. python bench/api.py --quick    # smoke run: 10,000 trajectories, 300 starts (~1.5 min)
+
+What is measured (each on SQLite and on PostgreSQL 127.0.0.1:5432):
+
+* the database holds N trajectories of ``intensief_begeleiden`` (100,000; bulk-loaded with COPY /
+  one ``executemany`` transaction by ``bench/_common.populate``: 3 due and 2 future steps each, one
+  intake task per trajectory, ¾ of them open) in one area team, 40 coaches, plus 20,000 fresh clients
+  in bijstand for the starts;
+* the server is ``create_app(engine)`` under uvicorn (one process, ``--workers`` to change) in a
+  subprocess, the engine's clock fixed at the dataset's "now"; no scheduler;
+* the load is an ``httpx.AsyncClient`` with C concurrent tasks (50, and 1 for the unloaded service
+  time) in this process, each task sending its next request when the previous answered (closed loop);
+  a warm-up of C requests (one per task) is not counted. Latency = send to full response, per request;
+* start: ``POST /api/trajecten`` (bearer token of a coach; every request a different client: rule
+  decision, trajectory, 8 planned steps and the events in one transaction). Goal: p95 <= 20 ms at 50;
+* worklist: ``GET /`` (the "Mijn werklijst" page, session cookie of coach ``coach00``: ~1,900 open tasks
+  of their own, up to 200 shown per section) and, as a heavier variant, the same page for the team lead
+  of the area (all 75,000 open tasks counted, 200 per section shown). Goal: p95 <= 100 ms.
+
+Results go between ``<!-- api:start -->`` and ``<!-- api:end -->`` of ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+from bench import _common as c  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = Path(os.environ.get("BENCH_WORKDIR", "/tmp/bench_api"))
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- api:start -->", "<!-- api:end -->"
+WACHTWOORD = "bench-wachtwoord"
+GEBIED = "centrum"  # the area of bench/_common's synthetic clients and coaches
+console = Console()
+
+
+# --------------------------------------------------------------------------- the server (subprocess)
+
+
+def _make_app(url: str):
+    from trajecten.config import load_settings
+    from trajecten.engine import Engine
+    from trajecten.tijd import FixedClock
+    from trajecten.web import create_app
+
+    eng = Engine(c.open_engine(url).db, clock=FixedClock(c.NOW), settings=load_settings(database_url=url))
+    return create_app(eng, secret_key="bench-sleutel")
+
+
+def app_from_env():
+    """uvicorn factory for ``--workers`` > 1 (each worker process builds its own app)."""
+    return _make_app(os.environ["BENCH_API_URL"])
+
+
+def serve(url: str, port: int, workers: int) -> None:
+    """``python bench/api.py --serve URL --port P``: the app on the engine at URL, clock fixed at c.NOW."""
+    import uvicorn
+
+    # keep-alive longer than any pause of the load (uvicorn's 5 s default races with reused idle connections)
+    opts = dict(host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
+                timeout_keep_alive=120)
+    if workers == 1:
+        uvicorn.run(_make_app(url), **opts)
+    else:
+        os.environ["BENCH_API_URL"] = url
+        uvicorn.run("bench.api:app_from_env", factory=True, workers=workers, **opts)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, url: str, workers: int):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", url, "--port", str(self.port),
+                                      "--workers", str(workers)], env=env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server stopped ({self.proc.returncode})")
+            try:
+                if httpx.get(self.base + "/gezond", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start in 60 s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Data:
+    trajecten: int
+    open_taken: int
+    start_clients: list[int]
+    coach_token: str
+    setup_s: float
+
+
+def build(url: str, n_traject: int, n_start: int) -> Data:
+    """Populate a fresh, migrated database: N trajectories (bulk), clients for the starts, users, a token."""
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher
+
+    from trajecten.bsn import synthetisch
+    from trajecten.models import Client, Gebruiker, Taak
+    from trajecten.web import maak_token
+
+    t0 = time.perf_counter()
+    eng = c.open_engine(url)
+    ds = c.populate(eng, n_due=3 * n_traject)  # 3 due steps per trajectory -> n_traject trajectories
+    assert ds.trajecten == n_traject, ds
+    rng = random.Random(7)
+    taken: set[str] = set()
+    rows = []
+    while len(rows) < n_start:
+        bsn = synthetisch(rng)
+        if bsn in taken or 100_000_000 <= int(bsn) <= 100_000_000 + n_traject + 10:
+            continue
+        taken.add(bsn)
+        rows.append({"bsn": bsn, "naam": f"Start {len(rows)}", "geboortedatum": dt.date(1985, 1, 1) +
+                     dt.timedelta(days=len(rows) % 5000), "postcode": "9711AB", "gebied": GEBIED,
+                     "coach": "coach00", "bijstand_sinds": dt.date(2022, 1, 1), "aangemaakt_op": c.NOW})
+    h = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(WACHTWOORD)
+    with eng.db.begin() as conn:
+        conn.execute(Client.__table__.insert(), rows)
+        ids = conn.execute(sa.select(Client.__table__.c.id).where(Client.__table__.c.naam.like("Start %"))
+                           .order_by(Client.__table__.c.id)).scalars().all()
+        conn.execute(Gebruiker.__table__.insert(), [
+            {"gebruikersnaam": naam, "naam": naam, "rol": rol, "gebied": GEBIED, "email": "", "wachtwoord_hash": h,
+             "actief": True, "aangemaakt_op": c.NOW}
+            for naam, rol in (("coach00", "coach"), ("teamleider.centrum", "teamleider"))])
+        uid = conn.execute(sa.select(Gebruiker.__table__.c.id)
+                           .where(Gebruiker.__table__.c.gebruikersnaam == "coach00")).scalar_one()
+        open_taken = conn.execute(sa.select(sa.func.count()).select_from(Taak.__table__)
+                                  .where(Taak.__table__.c.status == "open")).scalar_one()
+    if eng.is_postgres:
+        with eng.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with eng.db.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    token = maak_token(eng, "bench-coach", "coach", gebruiker_id=uid)
+    eng.db.dispose()
+    return Data(n_traject, open_taken, list(ids), token, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- load
+
+
+@dataclass
+class Result:
+    name: str
+    concurrency: int
+    n: int
+    errors: int
+    statuses: dict  # status code (or httpx exception name) -> count
+    lat_ms: list[float]
+    wall_s: float
+
+    def pct(self, p: float) -> float:
+        xs = sorted(self.lat_ms)
+        if not xs:
+            return float("nan")
+        k = max(0, min(len(xs) - 1, int(round(p / 100 * len(xs) + 0.5)) - 1))
+        return xs[k]
+
+    @property
+    def rps(self) -> float:
+        return len(self.lat_ms) / self.wall_s if self.wall_s else 0.0
+
+
+async def _login(client: httpx.AsyncClient, user: str) -> None:
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/login", data={"gebruikersnaam": user, "wachtwoord": WACHTWOORD, "csrf_token": csrf,
+                                          "volgende": "/"})
+    assert r.status_code == 303, (r.status_code, r.text[:300])
+
+
+async def run_load(base: str, name: str, concurrency: int, n: int, make_request, *, login: str | None = None,
+                   expect: int = 200) -> Result:
+    """Closed loop: ``concurrency`` tasks, each sending its next request when the previous answered."""
+    limits = httpx.Limits(max_connections=concurrency + 5, max_keepalive_connections=concurrency + 5)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, follow_redirects=False) as client:
+        if login:
+            await _login(client, login)
+        warm = concurrency  # one request per task first: connections open, caches warm
+        counter = iter(range(warm + n))
+        lat: list[float] = []
+        statuses: dict[int | str, int] = {}
+        errors = 0
+        t_first = None
+
+        async def worker():
+            nonlocal errors, t_first
+            for i in counter:
+                t0 = time.perf_counter()
+                try:
+                    r = await make_request(client, i)
+                    code = r.status_code
+                except httpx.HTTPError as exc:  # counted as not 2xx, by kind
+                    code = type(exc).__name__
+                t1 = time.perf_counter()
+                if i < warm:
+                    continue
+                if t_first is None:
+                    t_first = t0
+                statuses[code] = statuses.get(code, 0) + 1
+                if code != expect:
+                    errors += 1
+                lat.append((t1 - t0) * 1000)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - (t_first or t0)
+    return Result(name, concurrency, n, errors, statuses, lat, wall)
+
+
+SHARE = {"start": 1.0, "werklijst coach": 0.1, "werklijst teamleider": 0.03}  # of --requests (pages are slower)
+
+
+def count(name: str, n: int, conc: int) -> int:
+    m = max(20, round(n * SHARE[name]))
+    return m if conc > 1 else max(20, m // 10)
+
+
+def scenarios(base: str, data: Data, n: int, concurrencies: list[int]) -> list[Result]:
+    results: list[Result] = []
+    pool = iter(data.start_clients)
+    auth = {"Authorization": f"Bearer {data.coach_token}"}
+
+    async def start(client, i):
+        return await client.post("/api/trajecten", headers=auth, json={
+            "instrument": "intensief_begeleiden", "client_id": next(pool), "feiten": {"variant": "richting_werk"}})
+
+    async def werklijst(client, i):
+        return await client.get("/")
+
+    for conc in concurrencies:
+        results.append(asyncio.run(run_load(base, "start", conc, count("start", n, conc), start, expect=201)))
+        results.append(asyncio.run(run_load(base, "werklijst coach", conc, count("werklijst coach", n, conc),
+                                            werklijst, login="coach00")))
+        results.append(asyncio.run(run_load(base, "werklijst teamleider", conc,
+                                            count("werklijst teamleider", n, conc), werklijst,
+                                            login="teamleider.centrum")))
+    return results
+
+
+# --------------------------------------------------------------------------- report
+
+
+GOALS = {"start": 20.0, "werklijst coach": 100.0, "werklijst teamleider": 100.0}
+WHAT = {"start": "start trajectory `POST /api/trajecten`",
+        "werklijst coach": "worklist page `GET /` (coach: own tasks)",
+        "werklijst teamleider": "worklist page `GET /` (team lead: whole area)"}
+
+
+NOTES = """\
+Where the time goes (profiled on the SQLite database of this run; hand-written, the numbers in the table
+above are regenerated):
+
+* **Start trajectory** takes ~7 ms (SQLite) / ~12 ms (PostgreSQL) on its own: the rule decision, the
+  trajectory, its planned steps and events in one transaction. At 50 concurrent clients one uvicorn
+  process on 2 shared cores does ~100-130 starts/s, so a request waits for the ~49 in front of it:
+  p95 ≈ 50 / throughput plus scheduling noise, far above the 20 ms goal. Meeting the goal as measured
+  here (closed loop, no think time) would take ~2,500 starts/s; more uvicorn processes (`--workers`)
+  help on PostgreSQL, not on SQLite (one writer).
+* **Worklist page** (`trajecten/web/_data.py: werklijst`): the coach's own task queries are cheap
+  (index `ix_taak_open` on assignee and due date: ~5 ms each), but every page load also runs
+  `SELECT DISTINCT taak.toegewezen_aan ... JOIN traject JOIN client WHERE status='open' AND
+  client.gebied=...` for the "Taken van" selector, which reads all 75,000 open tasks of the area
+  (~450 ms on SQLite, most of the coach's page). The team lead's page adds three COUNTs and three
+  row queries over the whole area (~130 ms each on SQLite). Taking the selector's coaches from the
+  `gebruiker` table (coaches of the area) and capping or caching the per-section counts would bring
+  the coach's page near the cost of its own queries plus rendering; the area-wide counts need an
+  index that can filter on area (e.g. the area on the task row)."""
+
+
+def markdown(command: str, runs: dict[str, tuple[Data, list[Result]]], started: float, mach: dict, workers: int,
+             load: tuple[str, str]) -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Command: `{command}`  ",
+        f"Date: {now}; total run {(time.perf_counter() - started) / 60:.1f} min  ",
+        f"Machine: {mach['nproc']} cores ({mach['cpu']}), Python {mach['python']}, SQLite {mach['sqlite']}, "
+        f"PostgreSQL {mach['postgres']} (default settings, 127.0.0.1); server: uvicorn, {workers} process(es), "
+        f"the load generator (httpx, asyncio) runs on the same machine  ",
+        f"Load average (1/5/15 min) before {load[0]}, after {load[1]}: the machine is shared.",
+        "",
+        "| database | trajectories (open tasks) | scenario | concurrent | requests | p50 ms | p95 ms | p99 ms | req/s "
+        "| not 2xx | goal (p95) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, (data, results) in runs.items():
+        for r in results:
+            goal = GOALS[r.name]
+            if r.concurrency == 50 or r.concurrency == max(x.concurrency for x in results):
+                mark = f"{'✅' if r.pct(95) <= goal and r.errors == 0 else '❌'} ≤ {goal:.0f} ms"
+            else:
+                mark = "(service time)"
+            lines.append(f"| {label} | {data.trajecten:,} ({data.open_taken:,}) | {WHAT[r.name]} | {r.concurrency} | "
+                         f"{len(r.lat_ms):,} | {r.pct(50):.1f} | {r.pct(95):.1f} | {r.pct(99):.1f} | {r.rps:,.0f} | "
+                         f"{r.errors} | {mark} |")
+    lines += [
+        "",
+        "Setup (not timed): " + "; ".join(f"{label} {d.setup_s:.0f} s for {d.trajecten:,} trajectories "
+                                           f"(bulk load + 20,000 start clients + ANALYZE)"
+                                           for label, (d, _) in runs.items()) + ".",
+        "",
+        "Latency is measured at the client from sending the request to the last byte of the answer, so at C "
+        "concurrent clients it includes the time a request waits for the C-1 others (a closed loop: latency ≈ "
+        "C / throughput). The rows with 1 concurrent client give the unloaded service time.",
+        "",
+        NOTES,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(md: str) -> None:
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nResults of the benchmarks in `bench/`.\n"
+    block = f"{START}\n{md.rstrip()}\n{END}"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        _old, tail = rest.split(END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n## Web API: start trajectory and worklist (bench/api.py)\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def loadavg() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="10,000 trajectories, 300 requests per scenario")
+    ap.add_argument("--trajecten", type=int, help="trajectories in the database (default 100,000; quick 10,000)")
+    ap.add_argument("--requests", type=int, help="measured starts at 50 concurrent (default 2,000; quick 300); "
+                    "the worklist pages get 10% and 3% of it")
+    ap.add_argument("--concurrency", default="1,50", help="concurrent clients (comma-separated)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    ap.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    ap.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.port, args.workers)
+        return 0
+    n_traject = args.trajecten or (10_000 if args.quick else 100_000)
+    n_req = args.requests or (300 if args.quick else 2_000)
+    concurrencies = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    n_start = 20_000
+    need = sum(count("start", n_req, conc) + conc for conc in concurrencies)
+    assert need <= n_start, f"{need} starts need more than {n_start} clients"
+    command = "PYTHONPATH=. python bench/api.py" + ("" if argv is None and len(sys.argv) == 1 else
+                                                   " " + " ".join(sys.argv[1:] if argv is None else argv))
+    kinds = [args.only] if args.only else ["sqlite", "postgres"]
+    if "postgres" in kinds and (why := c.pg_available()):
+        console.print(f"[yellow]PostgreSQL unreachable ({why}); PostgreSQL rows skipped[/]")
+        kinds.remove("postgres")
+    WORK.mkdir(parents=True, exist_ok=True)
+    started, before = time.perf_counter(), loadavg()
+    runs: dict[str, tuple[Data, list[Result]]] = {}
+    for kind in kinds:
+        label = "SQLite" if kind == "sqlite" else "PostgreSQL"
+        if kind == "sqlite":
+            path = WORK / "api.db"
+            url = c.sqlite_recreate(path)
+        else:
+            url = c.pg_recreate("bench_api")
+        console.print(f"{label}: loading {n_traject:,} trajectories ...")
+        data = build(url, n_traject, n_start)
+        console.print(f"{label}: {data.trajecten:,} trajectories, {data.open_taken:,} open tasks, "
+                      f"setup {data.setup_s:.0f} s; serving")
+        server = Server(url, args.workers)
+        try:
+            results = scenarios(server.base, data, n_req, concurrencies)
+        finally:
+            server.stop()
+        for r in results:
+            console.print(f"  {r.name:22s} c={r.concurrency:<3d} n={len(r.lat_ms):<5d} p50 {r.pct(50):7.1f}  "
+                          f"p95 {r.pct(95):7.1f}  p99 {r.pct(99):7.1f} ms  {r.rps:6.0f} req/s  statuses {r.statuses}")
+        runs[label] = (data, results)
+        if kind == "sqlite":
+            c.sqlite_drop(path)
+        else:
+            c.pg_drop("bench_api")
+    md = markdown(command, runs, started, c.machine(), args.workers, (before, loadavg()))
+    console.print(md)
+    if not args.no_write:
+        write_section(md)
+        console.print(f"written to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
