@@ -14,7 +14,7 @@ from trajecten.tijd import TZ, FixedClock
 
 url, out_dir = sys.argv[1], Path(sys.argv[2])
 eng = Engine.open(url, clock=FixedClock(datetime(2026, 1, 12, 9, 0, tzinfo=TZ)),
-                  settings=load_settings(database_url=url, batch_size=10))
+                  settings=load_settings(database_url=url, batch_size=2))
 print("ready", flush=True)
 eng.sweep()
 for row in uitbetalingen.lijst(eng, "voorgesteld"):

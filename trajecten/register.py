@@ -72,6 +72,8 @@ class DefinitionRegister:
         out = []
         t = InstrumentVersie.__table__
         with self._db.begin() as conn:
+            if conn.dialect.name == "postgresql":  # workers starting together store each new version once
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(731002612)")
             for name, (defn, text) in files.items():
                 h = content_hash(text)
                 latest = conn.execute(

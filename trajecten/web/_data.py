@@ -12,6 +12,7 @@ from ..bsn import maskeer, valideer_bsn
 from ..definitie import FeitType, StapSoort
 from ..engine import ALGEMENE_GEBEURTENISSEN
 from ..fouten import NietGevonden, OngeldigeInvoer
+from ..models import Gebruiker as GebruikerTabel
 from ..models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Quarantaine, Taak, TaakStatus, Traject,
                       Uitbetaling)
 from ..tijd import TZ, local_date
@@ -227,11 +228,14 @@ def werklijst(engine, g: Gebruiker, coach: str | None = None, limit: int = 200) 
                 d["uitkomsten"] = list(st.uitkomsten) if st is not None and st.kind is StapSoort.task else []
                 items.append(d)
             out[name] = items
-        coaches = conn.execute(sa.select(K.c.toegewezen_aan).distinct().join(T, T.c.id == K.c.traject_id)
-                               .join(C, C.c.id == T.c.client_id)
-                               .where(K.c.status == TaakStatus.open.value, gebied_filter(g, C.c.gebied))
-                               .order_by(K.c.toegewezen_aan)).scalars().all()
-    out["coaches"] = [c for c in coaches if c]
+        # the coaches to choose from: the users of the visible area(s) and the area's team queue - not
+        # a DISTINCT over every open task (that read all of them on each page load)
+        G = GebruikerTabel.__table__
+        users = conn.execute(sa.select(G.c.gebruikersnaam, G.c.gebied).where(
+            G.c.actief.is_(True), G.c.rol == "coach", gebied_filter(g, G.c.gebied))
+            .order_by(G.c.gebruikersnaam)).all()
+    areas = sorted({u.gebied for u in users if u.gebied} | ({g.gebied} if g.gebied else set()))
+    out["coaches"] = [u.gebruikersnaam for u in users] + [f"team:{a}" for a in areas]
     return out
 
 
