@@ -312,10 +312,11 @@ def test_two_workers_two_concurrent_sweeps_fire_each_step_once():
             assert all(r["mislukt"] == 0 and r["incidenten"] == 0 for r in results), results
         else:
             print("flow-run results not retrievable:", [r["result_error"] for r in runs])
-        # both workers were online before the runs were created and each takes one at a time (--limit 1)
+        # both workers were online before the runs were created; which worker ran which run is Prefect's
+        # choice (a worker may also log a run another worker already took), so only report it
         ran = {name: [r["id"] for r in runs if r["id"] in text] for name, text in logs.items()}
         print("runs per worker:", ran, "counts per run:", results)
-        assert all(len(ids) == 1 for ids in ran.values()), ran
+        assert set().union(*ran.values()) == {r["id"] for r in runs}, ran
     finally:
         if procs is not None:
             procs.stop_all()

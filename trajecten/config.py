@@ -264,6 +264,9 @@ def settings_doc() -> str:
         default = f.default
         if hasattr(default, "get_secret_value"):
             default = "(secret)"
+        root = str(Path(__file__).resolve().parent.parent) + "/"
+        if isinstance(default, (str, Path)) and str(default).startswith(root):  # the same doc for every checkout
+            default = str(default)[len(root):]
         shown = "" if default is None else f"`{default}`"
         lines.append(f"| `TRAJECTEN_{name.upper()}` | {shown} | {(f.description or '').replace('|', '/')} |")
     return "\n".join(lines) + "\n"
