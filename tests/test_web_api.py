@@ -276,3 +276,13 @@ def test_monitoring_csv_has_a_header_row(app, engine):
     assert page.status_code == 200 and "<svg" in page.text and "/api/monitoring.csv?jaar=2026" in page.text
     assert c.get("/api/clients").status_code == 403  # policy: aggregates only
     assert c.get("/", follow_redirects=False).headers["location"] == "/monitoring"
+
+
+def test_published_openapi_is_current():
+    from pathlib import Path
+
+    from trajecten.web import openapi
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+    assert json.loads(doc.read_text(encoding="utf-8")) == json.loads(json.dumps(openapi())), \
+        "docs/openapi.json is stale: regenerate with trajecten.web.write_openapi"

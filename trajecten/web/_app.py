@@ -82,10 +82,11 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     app.mount("/static", StaticFiles(directory=str(HIER / "static")), name="static")
     _fouten.install(app)
     _beveiligingskoppen(app)
-    configured = engine.settings.sessie_sleutel
+    settings = getattr(engine, "settings", None)  # None when only the OpenAPI document is wanted
+    configured = settings.sessie_sleutel if settings else None
     key = secret_key or (configured.get_secret_value() if configured else None) or secrets.token_urlsafe(32)
     if https_only is None:
-        https_only = engine.settings.cookie_secure
+        https_only = bool(settings and settings.cookie_secure)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSIE_COOKIE, same_site="lax",
                        https_only=https_only, max_age=8 * 3600)
     _met_beveiliging(app)
