@@ -22,3 +22,17 @@ def test_wrong_setting_fails_naming_it(monkeypatch, env, value):
 def test_settings_doc_is_current():
     doc = Path(__file__).resolve().parent.parent / "docs" / "instellingen.md"
     assert doc.read_text(encoding="utf-8") == settings_doc(), "regenerate: trajecten instellingen --markdown"
+
+
+def test_fixed_clock_from_settings(monkeypatch, tmp_path):
+    from datetime import datetime
+
+    from trajecten.engine import Engine
+    from trajecten.tijd import TZ
+
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    eng = Engine.open(url, settings=load_settings(database_url=url, nu="2026-03-02T09:30"))
+    assert eng.clock.now() == datetime(2026, 3, 2, 9, 30, tzinfo=TZ)
+    monkeypatch.setenv("TRAJECTEN_NU", "gisteren")
+    with pytest.raises(SettingsError, match="TRAJECTEN_NU"):
+        load_settings()

@@ -5,7 +5,7 @@ A wrong setting fails at start with a message naming it (see :func:`load_setting
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_pogingen: int = Field(default=5, ge=1, le=100, description="attempts before a failing step becomes an incident")
     retry_start_s: int = Field(default=60, ge=1, description="first retry delay in seconds (doubles each attempt)")
     retry_max_s: int = Field(default=3600, ge=1, description="longest retry delay in seconds")
+    nu: datetime | None = Field(
+        default=None,
+        description="the engine's clock stands still at this moment (demos, acceptance tests); empty = the real "
+                    "clock. Time zone: always Europe/Amsterdam (a time without zone is read as Amsterdam time)")
     te_laat_marge_s: int = Field(default=900, ge=0, description="a step fired later than this after due counts as late")
     dagstart: str = Field(default="08:00", pattern=r"^\d{2}:\d{2}$", description="local time at which a step of a day is due")
     feestdagen_tellen_mee: str = Field(
@@ -189,6 +193,15 @@ class Settings(BaseSettings):
             return str(BIC(v).compact)
         except SchwiftyException as exc:
             raise ValueError(f"not a valid BIC ({exc})") from None
+
+    @field_validator("nu")
+    @classmethod
+    def _nu(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            v = v.replace(tzinfo=ZoneInfo("Europe/Amsterdam"))
+        return v
 
     @field_validator("database_url")
     @classmethod

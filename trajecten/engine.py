@@ -27,7 +27,7 @@ from .planner import PlanContext, anchor_date, as_date
 from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
-from .tijd import TZ, Clock, Offset, SystemClock, WerkdagKalender, local_date
+from .tijd import TZ, Clock, FixedClock, Offset, SystemClock, WerkdagKalender, local_date
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)
@@ -66,8 +66,8 @@ class Engine:
         instrument_dir: Path = INSTRUMENTEN_DIR,
     ):
         self.db = db
-        self.clock = clock or SystemClock()
         self.settings = settings or load_settings()
+        self.clock = clock or (FixedClock(self.settings.nu) if self.settings.nu else SystemClock())
         self.rules = rules or RegelsHook()
         self.register = DefinitionRegister(db, self.clock, instrument_dir)
         s = self.settings
