@@ -20,15 +20,15 @@ import platform
 import sqlite3
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
 import sqlalchemy as sa
 
 from trajecten.engine import Engine
-from trajecten.models import Client, Gebeurtenis, GeplandeStap, Taak, Traject
+from trajecten.models import Gebeurtenis, GeplandeStap, Taak, Traject
 from trajecten.tijd import TZ, FixedClock
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
@@ -442,3 +442,33 @@ def machine() -> dict[str, str]:
         pg = "?"
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version, "postgres": pg or "?"}
+
+
+# --------------------------------------------------------------------------- reporting (shared by every bench script)
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def loadavg() -> str:
+    """The 1/5/15-minute load average, to show how shared the machine was during a run."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def write_section(key: str, markdown: str, heading: str | None = None, doc: Path = DOC) -> None:
+    """Replace the block between ``<!-- key:start -->`` and ``<!-- key:end -->`` in docs/benchmarks.md;
+    a first run puts it under ``heading`` (added at the end when the document lacks it), or at the end."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n\nResults of the benchmarks in `bench/`.\n"
+    block = f"{start}\n{markdown.rstrip()}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    elif heading and heading in text:
+        text = text.replace(heading, heading + "\n\n" + block, 1)
+    else:
+        text = text.rstrip() + "\n\n" + (heading + "\n\n" if heading else "") + block + "\n"
+    doc.write_text(text, encoding="utf-8")

@@ -35,7 +35,6 @@ import random
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -358,25 +357,6 @@ def markdown(command: str, runs: dict[str, tuple[Data, list[Result]]], started: 
     return "\n".join(lines)
 
 
-def write_section(md: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nResults of the benchmarks in `bench/`.\n"
-    block = f"{START}\n{md.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _old, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n## Web API: start trajectory and worklist (bench/api.py)\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
-def loadavg() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10,000 trajectories, 300 requests per scenario")
@@ -406,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[yellow]PostgreSQL unreachable ({why}); PostgreSQL rows skipped[/]")
         kinds.remove("postgres")
     WORK.mkdir(parents=True, exist_ok=True)
-    started, before = time.perf_counter(), loadavg()
+    started, before = time.perf_counter(), c.loadavg()
     runs: dict[str, tuple[Data, list[Result]]] = {}
     for kind in kinds:
         label = "SQLite" if kind == "sqlite" else "PostgreSQL"
@@ -432,10 +412,10 @@ def main(argv: list[str] | None = None) -> int:
             c.sqlite_drop(path)
         else:
             c.pg_drop("bench_api")
-    md = markdown(command, runs, started, c.machine(), args.workers, (before, loadavg()))
+    md = markdown(command, runs, started, c.machine(), args.workers, (before, c.loadavg()))
     console.print(md)
     if not args.no_write:
-        write_section(md)
+        c.write_section("api", md, "## Web API: start trajectory and worklist (bench/api.py)")
         console.print(f"written to {DOC.relative_to(ROOT)}")
     return 0
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bench import _common as common  # noqa: E402
 from connectors.uwv import importeer_bestand  # noqa: E402
 from trajecten.bsn import synthetisch  # noqa: E402
 from trajecten.config import load_settings  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> None:
         rows.append(row)
     console.print(table)
     goal = all(r["first"] <= 10 for r in results.values())
-    md = ["<!-- feed:start -->", "## UWV feed (P4)", "",
+    md = ["## UWV feed (P4)", "",
           f"Command: `python bench/feed.py --n {args.n}` · {datetime.now():%Y-%m-%d} · {os.cpu_count()} cores · "
           f"Python {platform.python_version()}", "",
           "| " + " | ".join(["database", "records", "first import (s)", "records/s", "accepted", "started", "scheduled",
@@ -114,19 +115,8 @@ def main() -> None:
           "|" + "---|" * 12] + ["| " + " | ".join(r) + " |" for r in rows] + [
           "", f"Goal: {args.n:,} records validated, deduplicated and planned in ≤ 10 s: "
               f"{'✅ met' if goal else '❌ not met'}. The second import of the same file accepts nothing "
-              "(every record is a duplicate of its `uwv_referentie`; quarantined lines are kept once).",
-          "<!-- feed:end -->"]
-    _write_section(Path(args.write), "feed", "\n".join(md))
-
-
-def _write_section(path: Path, key: str, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
-    if start in old and end in old:
-        new = old[: old.index(start)] + text + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip() + "\n\n" + text + "\n"
-    path.write_text(new, encoding="utf-8")
+              "(every record is a duplicate of its `uwv_referentie`; quarantined lines are kept once)."]
+    common.write_section("feed", "\n".join(md), doc=Path(args.write))
 
 
 if __name__ == "__main__":

@@ -347,25 +347,6 @@ def _wait_workers(n: int) -> None:
 # --------------------------------------------------------------------------- report
 
 
-def load() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
-
-
-def write_section(markdown: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nResults of the benchmarks in `bench/`.\n"
-    block = f"{START}\n{markdown.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 def fmt(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -397,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     # the rest weeks ahead), and sweep the direct runs at that same moment
     c.NOW = dt.datetime.now(TZ).replace(microsecond=0) - dt.timedelta(minutes=1)
     command = "PYTHONPATH=. python bench/orchestration.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
-    load_before = load()
+    load_before = c.loadavg()
     t_all = time.perf_counter()
     tpl = Templates()
     server = PrefectServer()
@@ -476,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
                    f"{q.sweep_seconds:.2f}" if q else "-", fmt(par_n / q.sweep_seconds) if q else "-")
     console.print(t2)
     if not args.no_write:
-        write_section(report(results, sizes, par_n, workers, args, command, total_s, extra, load_before, load()))
+        c.write_section("orchestration", report(results, sizes, par_n, workers, args, command, total_s, extra, load_before, c.loadavg()))
         console.print(f"written: {DOC.relative_to(ROOT)} (section {START} ... {END})")
     return 0
 

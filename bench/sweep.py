@@ -193,28 +193,6 @@ def check(ok: bool) -> str:
     return "✅" if ok else "❌"
 
 
-def load() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def write_section(markdown: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nResults of the benchmarks in `bench/`.\n"
-    block = f"{START}\n{markdown.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _old, tail = rest.split(END, 1)
-        text = head + block + tail
-    elif "## Sweep (P1)" in text:
-        text = text.replace("## Sweep (P1)", "## Sweep (P1)\n\n" + block, 1)
-    else:
-        text = text.rstrip() + "\n\n## Sweep (P1)\n\n" + block + "\n"
-    DOC.write_text(text)
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -245,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds.remove("postgres")
 
     started = time.perf_counter()
-    load_before = load()
+    load_before = c.loadavg()
     results: dict[str, dict] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as prog:
@@ -320,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             db.cleanup()
 
     total_s = time.perf_counter() - started
-    md = report(results, args, command, total_s, load_before, load())
+    md = report(results, args, command, total_s, load_before, c.loadavg())
     if not args.no_write:
-        write_section(md)
+        c.write_section("sweep", md, "## Sweep (P1)")
         console.print(f"written: {DOC.relative_to(ROOT)} (section {START} ... {END})")
     return 0
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from email import message_from_bytes
 from email.policy import default as email_policy
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -30,13 +30,12 @@ from connectors.notificaties import (
     verstuur,
     verzamel,
 )
-from tests.helpers import FEITEN, E, at, bsns, count, events
+from tests.helpers import FEITEN, at, bsns, count, events
 from trajecten import scheduler
 from trajecten.config import SettingsError, load_settings
 from trajecten.engine import Engine
 from trajecten.models import Melding
 from trajecten.signalen import signaleer
-from trajecten.tijd import FixedClock
 
 M = Melding.__table__
 IB = "intensief_begeleiden"

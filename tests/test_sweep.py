@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from tests.conftest import open_engine

@@ -19,7 +19,7 @@ from . import runner
 from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
 from .db import is_postgres, make_engine, migrate, reader
-from .definitie import INSTRUMENTEN_DIR, FeitType, StapSoort
+from .definitie import INSTRUMENTEN_DIR, FeitType
 from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
@@ -27,7 +27,7 @@ from .planner import PlanContext, anchor_date, as_date
 from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
-from .tijd import TZ, Clock, FixedClock, Offset, SystemClock, WerkdagKalender, local_date
+from .tijd import Clock, FixedClock, Offset, SystemClock, WerkdagKalender, local_date
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)

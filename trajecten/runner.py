@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .definitie import Stap, StapSoort
 from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
                      Client, UTCDateTime)
-from .planner import anchor_date, as_date
+from .planner import anchor_date
 from .tijd import TZ
 
 if TYPE_CHECKING:
