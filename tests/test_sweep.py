@@ -182,7 +182,7 @@ def test_reminder_is_skipped_when_its_task_was_completed_meanwhile(engine, clock
     fired = steps(engine, open_)[("herinnering_intake", 0)]
     assert fired.status == "uitgevoerd" and fired.reden is None
     reminders = [e for e in events(engine, open_, "herinnering") if e.payload["stap"] == "herinnering_intake"]
-    assert len(reminders) == 1 and reminders[0].payload["coach"] == "coach.anna"
+    assert len(reminders) == 1 and reminders[0].payload["titel"] == "Intake is nog niet gedaan"
 
 
 # --------------------------------------------------------------------------- retries and incidents

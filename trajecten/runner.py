@@ -13,9 +13,9 @@ import json
 import time as _time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -109,11 +109,32 @@ class _Out:
         self.end = False
 
 
-def _claim(conn, now: datetime, limit: int, pg: bool):
+class Claimed(NamedTuple):
+    """A claimed step with what the sweep needs of its trajectory."""
+
+    id: int
+    traject_id: int
+    stap: str
+    volgnr: int
+    kind: str
+    due_at: datetime
+    pogingen: int
+    instrument: str
+    definitie_versie: int
+    tstatus: str
+    client_id: int
+    start_datum: date
+
+
+def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
+    if pg:
+        due, start = S.c.due_at, T.c.start_datum
+    else:  # SQLite: read the stored text and convert it here, once per distinct value (see below)
+        due, start = sa.type_coerce(S.c.due_at, sa.String), sa.type_coerce(T.c.start_datum, sa.String)
     q = (
         sa.select(
-            S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, S.c.due_at, S.c.pogingen,
-            T.c.instrument, T.c.definitie_versie, T.c.status.label("tstatus"), T.c.client_id, T.c.start_datum,
+            S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, due, S.c.pogingen,
+            T.c.instrument, T.c.definitie_versie, T.c.status, T.c.client_id, start,
         )
         .join(T, T.c.id == S.c.traject_id)
         .where(S.c.status == StapStatus.gepland.value, S.c.due_at <= now,
@@ -123,7 +144,20 @@ def _claim(conn, now: datetime, limit: int, pg: bool):
     )
     if pg:
         q = q.with_for_update(skip_locked=True, of=S)
-    return conn.execute(q).all()
+        return [Claimed(*r) for r in conn.execute(q)]
+    # thousands of claimed steps share a handful of due times and start dates
+    moments: dict[str, datetime] = {}
+    days: dict[str, date] = {}
+    out = []
+    for r in conn.execute(q):
+        d = moments.get(r[5])
+        if d is None:
+            d = moments[r[5]] = datetime.fromisoformat(r[5]).replace(tzinfo=timezone.utc)
+        day = days.get(r[11])
+        if day is None:
+            day = days[r[11]] = date.fromisoformat(r[11])
+        out.append(Claimed(r[0], r[1], r[2], r[3], r[4], d, r[6], r[7], r[8], r[9], r[10], day))
+    return out
 
 
 def insert_ignore(conn, table, rows: list[dict], index: list[str]):
@@ -376,7 +410,7 @@ class _BatchData:
             out.append(need_prior)
         if k is StapSoort.reminder and st.herinnert_aan:
             out.append(need_tasks)
-        if k in (StapSoort.task, StapSoort.reminder, StapSoort.notify):
+        if k is StapSoort.task:  # the task is assigned to the client's coach
             out.append(need_coach)
         if k is StapSoort.end:
             out.append(need_state)
@@ -534,11 +568,10 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
             out.status = StapStatus.overgeslagen.value
             out.reden = f"taak {step.herinnert_aan} is al afgerond"
         else:
-            out.events.append(_event(r, "herinnering", now, {"stap": step.key, "titel": step.titel,
-                                                            "coach": data.coach.get(r.traject_id, "")}))
+            # the recipient (the client's coach, or the team lead) is decided when the mail is made
+            out.events.append(_event(r, "herinnering", now, {"stap": step.key, "titel": step.titel}))
     elif kind is StapSoort.notify:
-        out.events.append(_event(r, "melding", now, {"stap": step.key, "titel": step.titel,
-                                                    "coach": data.coach.get(r.traject_id, "")}))
+        out.events.append(_event(r, "melding", now, {"stap": step.key, "titel": step.titel}))
     elif kind is StapSoort.task:
         assignee = data.coach.get(r.traject_id, "") if step.rol == "coach" else step.rol
         out.tasks.append({
