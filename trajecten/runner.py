@@ -323,6 +323,7 @@ class _BatchData:
         self.conn, self.engine = conn, engine
         self.compiled = {}
         self._task_due: dict[tuple[int, date], datetime] = {}
+        self._local: dict[datetime, datetime] = {}
         need_facts, need_tasks, need_coach, need_state, need_planned, need_prior = set(), set(), set(), set(), set(), set()
         targets = (need_facts, need_prior, need_tasks, need_coach, need_state, need_planned)
         needs_of: dict[tuple, tuple] = {}  # (instrument, versie, stap) -> the sets this step's trajectory goes in
@@ -385,6 +386,13 @@ class _BatchData:
                     _ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
             ):
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in Amsterdam time, converted once per distinct value in a batch."""
+        got = self._local.get(moment)
+        if got is None:
+            got = self._local[moment] = moment.astimezone(TZ)
+        return got
 
     def task_due(self, ctx, step: Stap, day: date) -> datetime:
         """``ctx.task_due`` (pure), computed once per step and day in a batch."""
@@ -560,7 +568,8 @@ def _record_failures(engine, conn, failures, now, res: SweepResult, events: list
 
 def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _BatchData) -> _Out:
     out = _Out()
-    due_day = r.due_at.astimezone(TZ).date()
+    local_due = data.local(r.due_at)
+    due_day = local_due.date()
     kind = step.kind
     ctx = engine.plan_context
     if kind is StapSoort.reminder:
@@ -576,7 +585,7 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
         assignee = data.coach.get(r.traject_id, "") if step.rol == "coach" else step.rol
         out.tasks.append({
             "traject_id": r.traject_id, "stap_id": r.id, "stap": step.key, "titel": step.titel, "rol": step.rol,
-            "toegewezen_aan": assignee, "due_at": data.task_due(ctx, step, max(due_day, now.astimezone(TZ).date())),
+            "toegewezen_aan": assignee, "due_at": data.task_due(ctx, step, max(due_day, data.local(now).date())),
             "status": "open", "aangemaakt_op": now,
         })
     elif kind is StapSoort.wait_event:
@@ -624,7 +633,7 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
             for row in follow_ups(ctx, compiled, step, out.uitkomst, due_day, r.traject_id, r.start_datum, facts):
                 row["due_at"] = max(row["due_at"], r.due_at)  # never before the step it follows
                 out.steps.append(row)
-        nxt = ctx.next_occurrence(step, r.volgnr, r.due_at.astimezone(TZ), facts, data.planned.get(r.traject_id, {}))
+        nxt = ctx.next_occurrence(step, r.volgnr, local_due, facts, data.planned.get(r.traject_id, {}))
         if nxt is not None:
             out.steps.append(step_row(r.traject_id, step, nxt[1], nxt[0]))
     return out
