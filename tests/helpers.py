@@ -166,3 +166,31 @@ def sweep_worker(url: str, now_iso: str, batch_size: int, barrier, results) -> N
         raise
     finally:
         eng.db.dispose()
+
+
+def plant_due_reminders(engine, n: int, due_of, *, seed: int, created: datetime) -> list[int]:
+    """``n`` trajectories of intensief_begeleiden, each with one due ``herinnering_intake`` (a reminder
+    with no follow-ups), written in bulk; ``due_of(i)`` gives the i-th due time. Returns the step ids."""
+    from trajecten.models import Client
+
+    versie = engine.register.current("intensief_begeleiden").versie
+    C, T, S = Client.__table__, Traject.__table__, GeplandeStap.__table__
+    with engine.db.begin() as conn:
+        client_ids = conn.execute(
+            C.insert().returning(C.c.id, sort_by_parameter_order=True),
+            [{"bsn": b, "coach": "coach.anna", "bijstand_sinds": date(2020, 1, 1), "aangemaakt_op": created}
+             for b in bsns(n, seed=seed)],
+        ).scalars().all()
+        traject_ids = conn.execute(
+            T.insert().returning(T.c.id, sort_by_parameter_order=True),
+            [{"client_id": cid, "instrument": "intensief_begeleiden", "definitie_versie": versie,
+              "status": "actief", "start_datum": created.astimezone(TZ).date(), "feiten": {"variant": "richting_werk"},
+              "gestart_door": "test:bulk", "aangemaakt_op": created} for cid in client_ids],
+        ).scalars().all()
+        step_ids = conn.execute(S.insert().returning(S.c.id, sort_by_parameter_order=True), [
+            {"traject_id": tid, "stap": "herinnering_intake", "volgnr": 0, "kind": "reminder",
+             "due_at": due_of(i), "status": "gepland", "pogingen": 0}
+            for i, tid in enumerate(traject_ids)
+        ]).scalars().all()
+    assert len(step_ids) == n
+    return list(step_ids)

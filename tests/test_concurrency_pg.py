@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import open_engine, reset_pg
-from tests.helpers import E, S, T, at, bsns, sweep_worker
-from trajecten.models import Client
+from tests.helpers import E, S, at, plant_due_reminders, sweep_worker
 
 pytestmark = pytest.mark.postgres
 
@@ -28,28 +26,8 @@ IB = "intensief_begeleiden"
 def _plant(url: str, clock) -> None:
     eng = open_engine(url, clock)  # creates the schema and stores the instrument versions
     try:
-        versie = eng.register.current(IB).versie
-        now = clock.now()
-        C = Client.__table__
-        with eng.db.begin() as conn:
-            client_ids = conn.execute(
-                C.insert().returning(C.c.id, sort_by_parameter_order=True),
-                [{"bsn": b, "coach": "coach.anna", "bijstand_sinds": date(2020, 1, 1), "aangemaakt_op": now}
-                 for b in bsns(N_STEPS, seed=11)],
-            ).scalars().all()
-            traject_ids = conn.execute(
-                T.insert().returning(T.c.id, sort_by_parameter_order=True),
-                [{"client_id": cid, "instrument": IB, "definitie_versie": versie, "status": "actief",
-                  "start_datum": date(2026, 1, 5), "feiten": {"variant": "richting_werk"},
-                  "gestart_door": "test:bulk", "aangemaakt_op": now} for cid in client_ids],
-            ).scalars().all()
-            # due times spread over the morning so the claim order interleaves the trajectories
-            conn.execute(S.insert(), [
-                {"traject_id": tid, "stap": "herinnering_intake", "volgnr": 0, "kind": "reminder",
-                 "due_at": at(2026, 1, 12, 8, i % 60), "status": "gepland", "pogingen": 0}
-                for i, tid in enumerate(traject_ids)
-            ])
-        assert len(traject_ids) == N_STEPS
+        # due times spread over the morning so the claim order interleaves the trajectories
+        plant_due_reminders(eng, N_STEPS, lambda i: at(2026, 1, 12, 8, i % 60), seed=11, created=clock.now())
     finally:
         eng.db.dispose()
 

@@ -19,15 +19,14 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PG_DSN, open_engine
-from tests.helpers import E, S, T, bsns
-from trajecten.models import Client
+from tests.helpers import E, S, plant_due_reminders
 from trajecten.tijd import TZ, FixedClock
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -73,28 +72,8 @@ def _plant(url: str, now: datetime) -> list[int]:
     clock = FixedClock(now - timedelta(days=10))
     eng = open_engine(url, clock)  # creates the schema and stores the instrument versions
     try:
-        versie = eng.register.current(IB).versie
-        created = clock.now()
-        C = Client.__table__
-        with eng.db.begin() as conn:
-            client_ids = conn.execute(
-                C.insert().returning(C.c.id, sort_by_parameter_order=True),
-                [{"bsn": b, "coach": "coach.anna", "bijstand_sinds": date(2020, 1, 1), "aangemaakt_op": created}
-                 for b in bsns(N_STEPS, seed=23)],
-            ).scalars().all()
-            traject_ids = conn.execute(
-                T.insert().returning(T.c.id, sort_by_parameter_order=True),
-                [{"client_id": cid, "instrument": IB, "definitie_versie": versie, "status": "actief",
-                  "start_datum": created.date(), "feiten": {"variant": "richting_werk"},
-                  "gestart_door": "test:bulk", "aangemaakt_op": created} for cid in client_ids],
-            ).scalars().all()
-            step_ids = conn.execute(S.insert().returning(S.c.id, sort_by_parameter_order=True), [
-                {"traject_id": tid, "stap": "herinnering_intake", "volgnr": 0, "kind": "reminder",
-                 "due_at": now - timedelta(minutes=1 + i % 60), "status": "gepland", "pogingen": 0}
-                for i, tid in enumerate(traject_ids)
-            ]).scalars().all()
-        assert len(step_ids) == N_STEPS
-        return list(step_ids)
+        return plant_due_reminders(eng, N_STEPS, lambda i: now - timedelta(minutes=1 + i % 60), seed=23,
+                                   created=clock.now())
     finally:
         eng.db.dispose()
 

@@ -6,7 +6,6 @@ Create Date: 2026-11-26
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
 import trajecten.models
 
 
