@@ -1,0 +1,24 @@
+"""area teams, coach assignment, transfers and businesscase (P8)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-26
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+import trajecten.models
+
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

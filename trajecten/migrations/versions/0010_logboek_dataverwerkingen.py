@@ -1,0 +1,24 @@
+"""logboek dataverwerkingen and anonymisation (P6)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-26
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+import trajecten.models
+
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
