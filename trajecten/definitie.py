@@ -120,6 +120,11 @@ class Stap(Strict):
     termijn: str = Field(default="+5wd", description="task: due this long after it appears")
     regel: str | None = Field(default=None, description="decision/payout: the rule that decides")
     deel: int | None = Field(default=None, ge=1, description="payout: which part of the rule's payments")
+    ontvanger: str | None = Field(
+        default=None, pattern=_KEY,
+        description="payout: paid to someone else than the client, e.g. werkgever: the trajectory facts "
+                    "<ontvanger>_naam and <ontvanger>_iban name the account (declared under feiten)",
+    )
     event: str | None = Field(default=None, pattern=_KEY, description="wait_event: the event waited for")
     herinnert_aan: str | None = Field(default=None, pattern=_KEY, description="reminder: skip when this task is closed")
     vervalt_bij: list[str] = Field(default_factory=list, description="events that cancel this step while planned")
@@ -156,6 +161,8 @@ class Stap(Strict):
             self.__dict__["uitkomsten"] = ["ontvangen", "verlopen"]
         if self.herinnert_aan and k is not StapSoort.reminder:
             raise ValueError("herinnert_aan: only a reminder can point at a task")
+        if self.ontvanger and k is not StapSoort.payout:
+            raise ValueError("ontvanger: only a payout step has a payee")
         bad = [u for u in self.zet_feit if u not in self.uitkomsten]
         if bad:
             raise ValueError(f"zet_feit: {bad} are not among this step's uitkomsten {self.uitkomsten}")
@@ -249,6 +256,12 @@ class Instrument(Strict):
                 target = keys.get(s.herinnert_aan)
                 if target is None or target.kind is not StapSoort.task:
                     raise _step_error(i, s.key, "herinnert_aan", f"{s.herinnert_aan!r} is not a task step")
+            if s.ontvanger:
+                for suffix in ("naam", "iban"):
+                    fact = self.feiten.get(f"{s.ontvanger}_{suffix}")
+                    if fact is None or fact.type is not FeitType.text or not fact.verplicht:
+                        raise _step_error(i, s.key, "ontvanger", f"needs a required text fact "
+                                          f"{s.ontvanger}_{suffix!s} under feiten")
             if s.zet_uitkomst:
                 bad = [u for u in s.uitkomsten if u not in self.uitkomsten]
                 if bad:

@@ -203,6 +203,8 @@ class Uitbetaling(SQLModel, table=True):
     beoordeeld_op: datetime | None = _ts(nullable=True)
     afwijzing_reden: str | None = Field(default=None, max_length=500)
     batch_id: int | None = Field(default=None, foreign_key="betaalbatch.id", index=True)
+    ontvanger_naam: str | None = Field(default=None, max_length=200, description="payee when not the client")
+    ontvanger_iban: str | None = Field(default=None, max_length=34, description="payee's account when not the client")
 
 
 class UitbetalingStatus(StrEnum):

@@ -609,6 +609,8 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
                 "bedrag": Decimal(b.bedrag), "opeisbaar_op": b.opeisbaar_op, "status": "voorgesteld",
                 "regel": step.regel, "regel_versie": besluit.versie, "voorgesteld_door": SWEEP_ACTOR,
                 "voorgesteld_op": now,
+                "ontvanger_naam": facts.get(f"{step.ontvanger}_naam") if step.ontvanger else None,
+                "ontvanger_iban": facts.get(f"{step.ontvanger}_iban") if step.ontvanger else None,
             })
             out.events.append(_event(r, "uitbetaling_voorgesteld", now,
                                      {"deel": b.deel, "bedrag": f"{Decimal(b.bedrag):.2f}", "besluit": besluit.to_json()},

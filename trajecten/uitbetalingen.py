@@ -138,7 +138,9 @@ def exporteer(engine, *, door: str, writer: Schrijver | None = None) -> ExportRe
     today = local_date(now)
     with engine.db.begin() as conn:
         q = (sa.select(U.c.id, U.c.sleutel, U.c.traject_id, U.c.deel, U.c.bedrag, U.c.regel, U.c.opeisbaar_op,
-                       T.c.client_id, T.c.instrument, C.c.naam, C.c.iban)
+                       T.c.client_id, T.c.instrument,
+                       sa.func.coalesce(U.c.ontvanger_naam, C.c.naam).label("naam"),
+                       sa.func.coalesce(U.c.ontvanger_iban, C.c.iban).label("iban"))
              .join(T, T.c.id == U.c.traject_id).join(C, C.c.id == T.c.client_id)
              .where(U.c.status == UitbetalingStatus.goedgekeurd.value).order_by(U.c.id))
         if engine.is_postgres:
@@ -149,7 +151,7 @@ def exporteer(engine, *, door: str, writer: Schrijver | None = None) -> ExportRe
             try:
                 iban = str(IBAN(r.iban or "").compact)
             except SchwiftyException:
-                skipped.append((r.id, "cliënt heeft geen geldig IBAN"))
+                skipped.append((r.id, "ontvanger heeft geen geldig IBAN"))
                 continue
             lines.append(BetaalRegel(r.id, r.sleutel, r.naam or "onbekend", iban, Decimal(r.bedrag),
                                      f"{r.regel.replace('_', ' ')} deel {r.deel} traject {r.traject_id}"[:140],

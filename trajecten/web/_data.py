@@ -279,7 +279,9 @@ def uitbetalingen(engine, g: Gebruiker, status: str | None = None, limit: int = 
                       "regel": r.regel, "regel_versie": r.regel_versie, "voorgesteld_door": r.voorgesteld_door,
                       "voorgesteld_op": _iso(r.voorgesteld_op), "gestart_door": r.gestart_door,
                       "beoordeeld_door": r.beoordeeld_door, "afwijzing_reden": r.afwijzing_reden,
-                      "batch_id": r.batch_id, "client_naam": r.client_naam, "iban": r.iban, "gebied": r.gebied,
+                      "batch_id": r.batch_id, "client_naam": r.client_naam,
+                      "ontvanger": r.ontvanger_naam or r.client_naam, "iban": r.ontvanger_iban or r.iban,
+                      "gebied": r.gebied,
                       "mag_beoordelen": why is None, "niet_beoordelen_omdat": why})
     return {"totaal": total, "limit": limit, "offset": offset, "uitbetalingen": items}
 

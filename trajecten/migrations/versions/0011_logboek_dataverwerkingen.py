@@ -1,7 +1,7 @@
-"""area teams, coach assignment, transfers and businesscase (P8)
+"""logboek dataverwerkingen and anonymisation (P6)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import trajecten.models
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""more instruments and the monthly report (P7)
+"""ontwikkelplan and ontwikkelladder (P8)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import trajecten.models
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
-"""logboek dataverwerkingen and anonymisation (P6)
+"""more instruments and the monthly report (P7)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import trajecten.models
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

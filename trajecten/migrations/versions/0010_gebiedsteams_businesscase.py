@@ -1,7 +1,7 @@
-"""ontwikkelplan and ontwikkelladder (P8)
+"""area teams, coach assignment, transfers and businesscase (P8)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-26
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import trajecten.models
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
