@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from tests.conftest import open_engine, reset_pg
 from tests.helpers import E, S, at, plant_due_reminders, sweep_worker
+from trajecten.runner import STAP_EVENT_TYPES
 
 pytestmark = pytest.mark.postgres
 
@@ -71,7 +72,7 @@ def test_four_sweepers_fire_every_step_exactly_once(pg_url, clock):
             assert by_status == {"uitgevoerd": N_STEPS}, by_status
             per_step = conn.execute(
                 sa.select(E.c.stap_id, sa.func.count().label("n"))
-                .where(E.c.type.in_(["stap_uitgevoerd", "stap_overgeslagen"]))
+                .where(E.c.type.in_(STAP_EVENT_TYPES))
                 .group_by(E.c.stap_id)
             ).all()
             assert len(per_step) == N_STEPS

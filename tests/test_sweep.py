@@ -31,15 +31,15 @@ from trajecten.config import load_settings
 from trajecten.engine import Engine
 from trajecten.models import Uitbetaling
 from trajecten.regelhaak import RegelsHook
+from trajecten.runner import STAP_EVENT_TYPES
 from trajecten.tijd import TZ, FixedClock
 
 IB, WW, PW, JN = "intensief_begeleiden", "ww_preventie", "premie_op_werk", "jobcoaching_nazorg"
-STAP_EVENTS = ("stap_uitgevoerd", "stap_overgeslagen")
 
 
 def _stap_event_counts(engine) -> Counter:
     with engine.db.connect() as conn:
-        rows = conn.execute(sa.select(E.c.stap_id).where(E.c.type.in_(STAP_EVENTS))).all()
+        rows = conn.execute(sa.select(E.c.stap_id).where(E.c.type.in_(STAP_EVENT_TYPES))).all()
     return Counter(r.stap_id for r in rows)
 
 
@@ -148,7 +148,7 @@ def test_catch_up_after_downtime_fires_each_due_step_once_in_due_order(db_url, t
         # due order per trajectory: the steps that were waiting fire in due order, and each repeat
         # occurrence after the one before it (it is planned only when that one fires)
         for tid in ids:
-            fired = [rows[e.stap_id] for e in events(eng, tid) if e.type in STAP_EVENTS]
+            fired = [rows[e.stap_id] for e in events(eng, tid) if e.type in STAP_EVENT_TYPES]
             waiting = [r for r in fired if r.id in before]
             assert [r.due_at for r in waiting] == sorted(r.due_at for r in waiting), tid
             seen: dict[str, int] = {}

@@ -10,6 +10,7 @@ hot path is in this module.
 from __future__ import annotations
 
 import json
+import re
 import time as _time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ U = Uitbetaling.__table__
 C = Client.__table__
 
 SWEEP_ACTOR = "systeem:sweep"
+# One event per fired step, its type saying what happened: a reminder fired is a ``herinnering``, a
+# notification a ``melding`` (the mail job reads these), any other step ``stap_uitgevoerd``; a step that
+# no longer made sense ``stap_overgeslagen`` (with its reason). Decisions, payouts and endings add an
+# event of their own with the rule's explanation.
+STAP_EVENT_TYPES = ("stap_uitgevoerd", "stap_overgeslagen", "herinnering", "melding")
 # Plain-str copies of the enum values the per-step code uses (Enum.value is a descriptor call, and the
 # hot path reads these several times per fired step).
 _GEPLAND, _UITGEVOERD, _GEANNULEERD = StapStatus.gepland.value, StapStatus.uitgevoerd.value, StapStatus.geannuleerd.value
@@ -95,12 +101,13 @@ class SweepResult:
 class _Out:
     """What firing one step produces; merged into the batch only when the step succeeded."""
 
-    __slots__ = ("status", "uitkomst", "reden", "events", "steps", "tasks", "payouts", "traject", "end")
+    __slots__ = ("status", "uitkomst", "reden", "bericht", "events", "steps", "tasks", "payouts", "traject", "end")
 
     def __init__(self):
         self.status = _UITGEVOERD
         self.uitkomst: str | None = None
         self.reden: str | None = None
+        self.bericht: str | None = None  # herinnering / melding: the type of the step's event
         self.events: list[dict] = []
         self.steps: list[dict] = []
         self.tasks: list[dict] = []
@@ -144,12 +151,12 @@ def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
     )
     if pg:
         q = q.with_for_update(skip_locked=True, of=S)
-        return [Claimed(*r) for r in conn.execute(q)]
+        return [Claimed(*r) for r in conn.execute(q).all()]
     # thousands of claimed steps share a handful of due times and start dates
     moments: dict[str, datetime] = {}
     days: dict[str, date] = {}
     out = []
-    for r in conn.execute(q):
+    for r in conn.execute(q).all():
         d = moments.get(r[5])
         if d is None:
             d = moments[r[5]] = datetime.fromisoformat(r[5]).replace(tzinfo=timezone.utc)
@@ -261,7 +268,24 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
             params = [tuple([r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)]) + dflt for r in rows]
     except KeyError:
         return _insert_sa(conn, table, rows, conflict)
+    if pg and conflict is None:  # binary COPY: about twice as fast as INSERT ... unnest for plain appends
+        return _copy_rows(conn, table, keys_all, zip(*params))
     conn.exec_driver_sql(sql, params)
+
+
+def _copy_rows(conn, table, keys: tuple, rows) -> None:
+    """``COPY table (keys) FROM STDIN (FORMAT BINARY)`` of ``rows`` (tuples of bind-processed values),
+    in the caller's transaction (the same driver connection)."""
+    dialect = conn.dialect
+    # a JSON value arrives here as its text already; json's binary form is that text, so send it as text
+    types = ["text" if isinstance(table.c[k].type, sa.JSON)
+             else re.sub(r"\(.*\)", "", _pg_array_type(table.c[k], dialect)).strip().lower() for k in keys]
+    names = ", ".join(dialect.identifier_preparer.quote(table.c[k].name) for k in keys)
+    with conn.connection.dbapi_connection.cursor() as cur:
+        with cur.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
 
 
 def _insert_sa(conn, table, rows: list[dict], conflict: tuple | None) -> None:
@@ -341,7 +365,7 @@ class _BatchData:
                 sa.select(T.c.id, T.c.feiten, C.c.geboortedatum, C.c.bijstand_sinds)
                 .join(C, C.c.id == T.c.client_id)
                 .where(_ids_in(T.c.id, need_facts, self.pg))
-            ):
+            ).all():
                 merged = {"geboortedatum": row.geboortedatum, "bijstand_sinds": row.bijstand_sinds}
                 merged.update(row.feiten or {})
                 self.facts[row.id] = merged
@@ -357,24 +381,24 @@ class _BatchData:
                 .where(_ids_in(mine.c.id, need_prior, self.pg), theirs.c.id != mine.c.id, other.c.deel == 1,
                        other.c.status != "afgewezen")
                 .group_by(mine.c.id, other.c.regel)
-            ):
+            ).all():
                 self.prior_payout.setdefault(row.id, {})[row.regel] = row.op
         self.task_status: dict[tuple[int, str], str] = {}
         if need_tasks:
             targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
                                  if st.herinnert_aan})
             for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(
-                    _ids_in(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))):
+                    _ids_in(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))).all():
                 self.task_status[(row.traject_id, row.stap)] = row.status
         self.coach: dict[int, str] = {}
         if need_coach:
             for row in conn.execute(
                 sa.select(T.c.id, C.c.coach).join(C, C.c.id == T.c.client_id).where(_ids_in(T.c.id, need_coach, self.pg))
-            ):
+            ).all():
                 self.coach[row.id] = row.coach
         self.uitkomst: dict[int, str | None] = {}
         if need_state:
-            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(_ids_in(T.c.id, need_state, self.pg))):
+            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(_ids_in(T.c.id, need_state, self.pg))).all():
                 self.uitkomst[row.id] = row.uitkomst
         self.planned: dict[int, dict[str, date]] = {}
         if need_planned:
@@ -384,7 +408,7 @@ class _BatchData:
             for row in conn.execute(
                 sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(
                     _ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
-            ):
+            ).all():
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
 
     def local(self, moment: datetime) -> datetime:
@@ -410,7 +434,9 @@ class _BatchData:
             return ()
         out = []
         k = st.kind
-        if k in (StapSoort.decision, StapSoort.payout) or (st.herhaal and st.herhaal.tot) or any(
+        if k in (StapSoort.decision, StapSoort.payout) or (
+            st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("feit:")
+        ) or any(
             f.anchor_kind == "feit" for f in c.after.get(st.key, ())
         ):
             out.append(need_facts)
@@ -491,12 +517,15 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
                 failures.append((r, exc))
                 continue
             fired.append({"sid": r.id, "st": out.status, "op": now, "late": late, "u": out.uitkomst, "r": out.reden})
+            payload = {"stap": r.stap, "volgnr": r.volgnr, "te_laat_s": late, "uitkomst": out.uitkomst}
+            if out.reden:
+                payload["reden"] = out.reden
+            if out.bericht:
+                payload["titel"] = step.titel
             events.append({
                 "traject_id": r.traject_id, "client_id": r.client_id, "stap_id": r.id,
-                "type": "stap_" + out.status, "actor": SWEEP_ACTOR, "op": now, "datum": None,
-                "payload": {"stap": r.stap, "volgnr": r.volgnr, "te_laat_s": late, "uitkomst": out.uitkomst,
-                            **({"reden": out.reden} if out.reden else {})},
-                "regel": None, "regel_versie": None,
+                "type": out.bericht or "stap_" + out.status, "actor": SWEEP_ACTOR, "op": now, "datum": None,
+                "payload": payload, "regel": None, "regel_versie": None,
             })
             events.extend(out.events)
             new_steps.extend(out.steps)
@@ -578,9 +607,9 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
             out.reden = f"taak {step.herinnert_aan} is al afgerond"
         else:
             # the recipient (the client's coach, or the team lead) is decided when the mail is made
-            out.events.append(_event(r, "herinnering", now, {"stap": step.key, "titel": step.titel}))
+            out.bericht = "herinnering"
     elif kind is StapSoort.notify:
-        out.events.append(_event(r, "melding", now, {"stap": step.key, "titel": step.titel}))
+        out.bericht = "melding"
     elif kind is StapSoort.task:
         assignee = data.coach.get(r.traject_id, "") if step.rol == "coach" else step.rol
         out.tasks.append({

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trajecten.models import Gebeurtenis, KoppelingCursor, Traject, ZgwOpdracht, ZgwZaak
-from trajecten.runner import RetryPolicy as OutboxPolicy
+from trajecten.runner import STAP_EVENT_TYPES, RetryPolicy as OutboxPolicy
 
 from ._client import RetryPolicy, ZakenClient
 from ._exceptions import BlijvendeFout, TijdelijkeFout
@@ -41,7 +41,6 @@ E, T, O, Z, KC = (Gebeurtenis.__table__, Traject.__table__, ZgwOpdracht.__table_
                   KoppelingCursor.__table__)
 CURSOR = "zgw"
 ACTOR = "systeem:zgw"
-STAP_TYPES = ("stap_uitgevoerd", "stap_overgeslagen")
 # Event ids are handed out when a transaction inserts, not when it commits: on PostgreSQL a transaction
 # may commit an id lower than one already seen. Each run re-reads this many ids before the cursor;
 # the unique (gebeurtenis_id, soort) makes the re-read a no-op for rows already written.
@@ -95,10 +94,10 @@ def _insert_ignore(conn):
 def _activeringen(conn, lo: int, hi: int) -> list[tuple[int, int, str, dict]]:
     """A trajectory that started ``gepland`` becomes active when its first step fires (the sweep sets
     it ``actief`` in the same transaction): the first step event of a trajectory in (lo, hi]."""
-    in_window = (sa.select(E.c.traject_id).where(E.c.id > lo, E.c.id <= hi, E.c.type.in_(STAP_TYPES))
+    in_window = (sa.select(E.c.traject_id).where(E.c.id > lo, E.c.id <= hi, E.c.type.in_(STAP_EVENT_TYPES))
                  .distinct().scalar_subquery())
     firsts = conn.execute(sa.select(E.c.traject_id, sa.func.min(E.c.id).label("eid"))
-                          .where(E.c.type.in_(STAP_TYPES), E.c.traject_id.in_(in_window))
+                          .where(E.c.type.in_(STAP_EVENT_TYPES), E.c.traject_id.in_(in_window))
                           .group_by(E.c.traject_id).having(sa.func.min(E.c.id) > lo)).all()
     if not firsts:
         return []
