@@ -76,7 +76,13 @@ def as_date(value) -> date | None:
 
 
 @lru_cache(maxsize=65536)
+def shifted(offset: str, anchor: date, kalender: WerkdagKalender) -> date:
+    """``anchor`` moved by ``offset`` (memoised: a feed file has a few hundred distinct anchors)."""
+    return Offset.parse(offset).apply(anchor, kalender)
+
+
+@lru_cache(maxsize=65536)
 def _due(offset: str, anchor: date, kalender: WerkdagKalender, dagstart: time) -> datetime:
     """Memoised: thousands of steps share an offset and an anchor day (a batch, a feed file)."""
-    day = Offset.parse(offset).apply(anchor, kalender)
+    day = shifted(offset, anchor, kalender)
     return at_local(kalender.plus_werkdagen(day, 0), dagstart)

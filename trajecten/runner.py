@@ -248,7 +248,7 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
     defaults = tuple(c.default.arg for c in missing)
     keys_all = keys + tuple(c.key for c in missing)
     sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
-    procs = [_same_value_memo(p) if p is not None and isinstance(c.type, (sa.DateTime, UTCDateTime)) else p
+    procs = [_value_memo(p) if p is not None and isinstance(c.type, (sa.Date, UTCDateTime)) else p
              for p, c in zip(procs, (table.c[k] for k in keys_all))]
     n_keys = len(keys)
     try:  # a row without one of the first row's keys: SQLAlchemy's path (and its error), as before
@@ -293,6 +293,22 @@ def _insert_sa(conn, table, rows: list[dict], conflict: tuple | None) -> None:
         insert_ignore(conn, table, rows, list(conflict))
     else:
         conn.execute(table.insert(), rows)
+
+
+def _value_memo(proc):
+    """``proc`` remembering what it made of each value: the rows of a batch share a few hundred
+    moments and days (``now``, due times, start dates)."""
+    seen: dict = {}
+
+    def memo(value):
+        got = seen.get(value, seen)
+        if got is seen:
+            if len(seen) > 50_000:
+                seen.clear()
+            got = seen[value] = proc(value)
+        return got
+
+    return memo
 
 
 def _same_value_memo(proc):
