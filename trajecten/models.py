@@ -33,7 +33,10 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
+        tz = value.tzinfo
+        if tz is timezone.utc:  # PostgreSQL sessions run in UTC (db.make_engine): nothing to convert
+            return value
+        if tz is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
 
@@ -71,6 +74,8 @@ class Client(SQLModel, table=True):
     postcode: str = Field(default="", max_length=7)
     gebied: str = Field(default="", max_length=50, index=True)
     coach: str = Field(default="", max_length=100, index=True)
+    doelgroep: str | None = Field(default=None, max_length=50,
+                                  description="a central target group (data/gebieden.yaml): its specialist team")
     bijstand_sinds: date | None = None
     iban: str | None = Field(default=None, max_length=34, description="account for payouts to the client")
     aangemaakt_op: datetime = _ts()
@@ -118,7 +123,7 @@ class GeplandeStap(SQLModel, table=True):
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
-    traject_id: int = Field(foreign_key="traject.id", index=True)
+    traject_id: int = Field(foreign_key="traject.id")  # looked up through uq_stap_once (traject_id first)
     stap: str = Field(max_length=50)
     volgnr: int = 0
     kind: str = Field(max_length=12)
@@ -152,7 +157,12 @@ class Gebeurtenis(SQLModel, table=True):
 
 class Taak(SQLModel, table=True):
     __tablename__ = "taak"
-    __table_args__ = (sa.Index("ix_taak_open", "toegewezen_aan", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_taak_open", "toegewezen_aan", "due_at"),
+        # a team lead's worklist: the open tasks of an area in due order, without reading the closed ones
+        sa.Index("ix_taak_open_due", "due_at", postgresql_where=sa.text("status = 'open'"),
+                 sqlite_where=sa.text("status = 'open'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     traject_id: int = Field(foreign_key="traject.id", index=True)
     stap_id: int = Field(unique=True)
@@ -354,3 +364,129 @@ class ApiToken(SQLModel, table=True):
     actief: bool = True
     aangemaakt_op: datetime = _ts()
     laatst_gebruikt_op: datetime | None = _ts(nullable=True)
+
+
+# --------------------------------------------------------------------------- P8: area teams and transfers
+
+
+class OverplaatsingStatus(StrEnum):
+    open = "open"
+    geaccepteerd = "geaccepteerd"
+    afgewezen = "afgewezen"
+    vervallen = "vervallen"  # replaced by a newer proposal for the same client
+
+
+class Overplaatsing(SQLModel, table=True):
+    """A proposed transfer of a client to another team (after a move or a new target group): the client's
+    gebied and coach change only when a team lead accepts it (``trajecten/caseload.py``)."""
+
+    __tablename__ = "overplaatsing"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    van_gebied: str = Field(max_length=50, index=True)
+    naar_gebied: str = Field(max_length=50, index=True)
+    postcode: str = Field(default="", max_length=7, description="the new postcode that led to the proposal")
+    reden: str = Field(max_length=500)
+    status: str = Field(default=OverplaatsingStatus.open.value, max_length=12, index=True)
+    voorgesteld_door: str = Field(max_length=100)
+    voorgesteld_op: datetime = _ts()
+    beoordeeld_door: str | None = Field(default=None, max_length=100)
+    beoordeeld_op: datetime | None = _ts(nullable=True)
+    toelichting: str | None = Field(default=None, max_length=500, description="why accepted or rejected")
+    nieuwe_coach: str | None = Field(default=None, max_length=100)
+
+
+# --------------------------------------------------------------------------- P8: ontwikkelplan and ontwikkelladder
+# (trajecten/ontwikkelplan.py, trajecten/ladder.py; migration 0009)
+
+
+class Ontwikkelplan(SQLModel, table=True):
+    """The client's one current development plan (the client owns it; made with the coach). Every change
+    writes a new :class:`OntwikkelplanVersie` and an event; ``versie`` guards against lost updates."""
+
+    __tablename__ = "ontwikkelplan"
+    client_id: int = Field(primary_key=True, foreign_key="client.id")
+    versie: int
+    inhoud: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    stap_teller: int = Field(default=0, description="last step number handed out: step ids are never reused")
+    bijgewerkt_door: str = Field(max_length=100)
+    bijgewerkt_op: datetime = _ts()
+
+
+class OntwikkelplanVersie(SQLModel, table=True):
+    """One version of a plan: the full content, who changed it and why (append-only)."""
+
+    __tablename__ = "ontwikkelplan_versie"
+    __table_args__ = (sa.UniqueConstraint("client_id", "versie", name="uq_ontwikkelplan_versie"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id", index=True)
+    versie: int
+    inhoud: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    door: str = Field(max_length=100)
+    reden: str = Field(max_length=500)
+    wijzigingen: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    traject_id: int | None = Field(default=None, foreign_key="traject.id", description="set when a trajectory caused it")
+    op: datetime = _ts()
+
+
+class OntwikkelplanTraject(SQLModel, table=True):
+    """A trajectory started from a plan step (plan step -> traject)."""
+
+    __tablename__ = "ontwikkelplan_traject"
+    traject_id: int = Field(primary_key=True, foreign_key="traject.id")
+    client_id: int = Field(foreign_key="client.id", index=True)
+    stap: str = Field(max_length=20)
+    gekoppeld_door: str = Field(max_length=100)
+    gekoppeld_op: datetime = _ts()
+
+
+class LadderTrede(SQLModel, table=True):
+    """One assessment of the client's rung on the ontwikkelladder: dated, with who assessed it (history)."""
+
+    __tablename__ = "ladder_trede"
+    __table_args__ = (sa.Index("ix_ladder_trede_client_datum", "client_id", "datum"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="client.id")
+    trede: int
+    trede_naam: str = Field(max_length=100, description="the rung's name when it was recorded")
+    datum: date
+    door: str = Field(max_length=100, description="who assessed it (systeem:... for an outcome)")
+    toelichting: str = Field(default="", max_length=500)
+    traject_id: int | None = Field(default=None, foreign_key="traject.id", description="the outcome that moved it")
+    vastgelegd_op: datetime = _ts()
+
+
+class OntwikkelingVerwerkt(SQLModel, table=True):
+    """Which trajectory outcomes the reconcile (``ontwikkeling.bijwerken_uit_trajecten``) has handled:
+    the primary key makes it exactly once, also when two sweeps run at the same moment."""
+
+    __tablename__ = "ontwikkeling_verwerkt"
+    traject_id: int = Field(primary_key=True, foreign_key="traject.id")
+    soort: str = Field(primary_key=True, max_length=10)  # plan, ladder
+    verwerkt_op: datetime = _ts()
+
+
+# --------------------------------------------------------------------------- P6: Logboek Dataverwerkingen
+# (trajecten/logboek.py, docs/logboek.md; migration 0011)
+
+
+class Verwerking(SQLModel, table=True):
+    """One record of the Logboek Dataverwerkingen (Logius): one processing of one data subject's data
+    (or of none, for aggregates). A span in W3C Trace Context terms. The data subject is a keyed hash
+    (HMAC-SHA256) of the BSN: never the BSN itself. Append-only."""
+
+    __tablename__ = "verwerking"
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: str = Field(max_length=32, index=True, description="W3C trace-id (32 hex)")
+    span_id: str = Field(max_length=16, description="W3C span-id of this processing (16 hex)")
+    parent_span_id: str | None = Field(default=None, max_length=16, description="the span that caused it")
+    naam: str = Field(max_length=200, description="name of the operation, e.g. 'GET /api/clients/{client_id}'")
+    start_tijd: datetime = _ts()
+    eind_tijd: datetime = _ts()
+    status: str = Field(max_length=8, description="OK or ERROR (the standard's status code)")
+    activiteit: str = Field(max_length=300, index=True, description="URI in the register of processing activities")
+    betrokkene: str | None = Field(default=None, max_length=64, index=True,
+                                   description="pseudonymised data subject id: HMAC-SHA256 of the BSN (hex)")
+    betrokkene_type: str | None = Field(default=None, max_length=10, description="'BSN' (what was hashed)")
+    gebruiker: str = Field(max_length=100, description="who: the user or the system actor")
+    component: str = Field(max_length=50, description="which part of the system: api, pagina, cli, sweep, ...")

@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..bsn import maskeer, valideer_bsn
+from .. import logboek
+from ..bsn import elfproef, maskeer, valideer_bsn
 from ..definitie import FeitType, StapSoort
 from ..engine import ALGEMENE_GEBEURTENISSEN
 from ..fouten import NietGevonden, OngeldigeInvoer
@@ -82,7 +83,8 @@ def controleer_datum(d: date | None, veld: str) -> date | None:
 
 def _client_dict(r) -> dict:
     return {"id": r.id, "naam": r.naam, "bsn": maskeer(r.bsn), "geboortedatum": _iso(r.geboortedatum),
-            "postcode": r.postcode, "gebied": r.gebied, "coach": r.coach, "bijstand_sinds": _iso(r.bijstand_sinds),
+            "postcode": r.postcode, "gebied": r.gebied, "coach": r.coach, "doelgroep": r.doelgroep,
+            "bijstand_sinds": _iso(r.bijstand_sinds),
             "iban": r.iban}
 
 
@@ -94,6 +96,7 @@ def clienten(engine, g: Gebruiker, q: str | None = None, limit: int = 50, offset
     with engine.reader.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(C).where(*where)).scalar_one()
         rows = conn.execute(sa.select(C).where(*where).order_by(C.c.naam, C.c.id).limit(limit).offset(offset)).all()
+    logboek.noteer(r.id for r in rows)
     return {"totaal": total, "limit": limit, "offset": offset, "clienten": [_client_dict(r) for r in rows]}
 
 
@@ -101,6 +104,7 @@ def _client_row(conn, g: Gebruiker, client_id: int):
     row = conn.execute(sa.select(C).where(C.c.id == client_id)).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden(f"cliënt {client_id} bestaat niet")  # also when not visible: existence not revealed
+    logboek.noteer([row.id])
     return row
 
 
@@ -110,6 +114,7 @@ def zoek_bsn(engine, g: Gebruiker, bsn: str) -> int:
         row = conn.execute(sa.select(C.c.id, C.c.gebied).where(C.c.bsn == bsn)).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden("geen cliënt met dit BSN")
+    logboek.noteer([row.id])
     return row.id
 
 
@@ -122,6 +127,12 @@ def client(engine, g: Gebruiker, client_id: int) -> dict:
     out["trajecten"] = [_traject_dict(t) for t in trajecten]
     out["tijdlijn"] = [_event_dict(e) for e in events]
     return out
+
+
+def client_kort(engine, g: Gebruiker, client_id: int) -> dict:
+    """The client's own data only (no trajectories, no timeline), with the row-level rule."""
+    with engine.reader.connect() as conn:
+        return _client_dict(_client_row(conn, g, client_id))
 
 
 def check_client(engine, g: Gebruiker, client_id: int) -> None:
@@ -160,6 +171,7 @@ def traject_row(conn, g: Gebruiker, traject_id: int):
                        .where(T.c.id == traject_id)).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden(f"traject {traject_id} bestaat niet")
+    logboek.noteer([row.client_id], f"instrument:{row.instrument}")
     return row
 
 
@@ -197,6 +209,9 @@ def traject(engine, g: Gebruiker, traject_id: int) -> dict:
 # --------------------------------------------------------------------------- worklist
 
 
+TELLEN_TOT = 1000  # the worklist counts open tasks up to this many per section ("meer dan 1000")
+
+
 def werklijst(engine, g: Gebruiker, coach: str | None = None, limit: int = 200) -> dict:
     """Open tasks of the clients the user may see: due today, overdue, later (each at most ``limit``)."""
     today = vandaag(engine)
@@ -211,16 +226,22 @@ def werklijst(engine, g: Gebruiker, coach: str | None = None, limit: int = 200) 
     buckets = {"te_laat": K.c.due_at < start_today,
                "vandaag": sa.and_(K.c.due_at >= start_today, K.c.due_at < start_tomorrow),
                "later": K.c.due_at >= start_tomorrow}
-    out: dict[str, Any] = {"datum": today.isoformat(), "coach": coach, "aantallen": {}}
+    out: dict[str, Any] = {"datum": today.isoformat(), "coach": coach, "aantallen": {}, "afgekapt": {}}
     with engine.reader.connect() as conn:
         for name, cond in buckets.items():
-            out["aantallen"][name] = conn.execute(
-                sa.select(sa.func.count()).select_from(base.where(cond).subquery())).scalar_one()
+            # counted up to TELLEN_TOT: a team lead's area holds tens of thousands of open tasks, and
+            # counting them all on every page load cost most of the page (the caseload view has exact
+            # counts per coach)
+            n = conn.execute(sa.select(sa.func.count()).select_from(
+                base.where(cond).with_only_columns(K.c.id).limit(TELLEN_TOT + 1).subquery())).scalar_one()
+            out["aantallen"][name] = min(n, TELLEN_TOT)
+            out["afgekapt"][name] = n > TELLEN_TOT
             rows = conn.execute(base.where(cond).order_by(K.c.due_at, K.c.id).limit(limit)).all()
             items = []
             for r in rows:
                 d = _taak_dict(r)
                 d.update(instrument=r.instrument, client_id=r.client_id, client_naam=r.client_naam, gebied=r.gebied)
+                logboek.noteer([r.client_id], f"instrument:{r.instrument}")
                 try:
                     st = engine.register.get(r.instrument, r.definitie_versie, conn).steps.get(r.stap)
                 except KeyError:  # pragma: no cover
@@ -241,10 +262,11 @@ def werklijst(engine, g: Gebruiker, coach: str | None = None, limit: int = 200) 
 
 def check_taak(engine, g: Gebruiker, taak_id: int) -> None:
     with engine.reader.connect() as conn:
-        row = conn.execute(sa.select(C.c.gebied).join(T, T.c.client_id == C.c.id).join(K, K.c.traject_id == T.c.id)
-                           .where(K.c.id == taak_id)).first()
+        row = conn.execute(sa.select(C.c.gebied, C.c.id, T.c.instrument).join(T, T.c.client_id == C.c.id)
+                           .join(K, K.c.traject_id == T.c.id).where(K.c.id == taak_id)).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden(f"taak {taak_id} bestaat niet")
+    logboek.noteer([row.id], f"instrument:{row.instrument}")
 
 
 # --------------------------------------------------------------------------- payouts
@@ -271,6 +293,7 @@ def uitbetalingen(engine, g: Gebruiker, status: str | None = None, limit: int = 
     with engine.reader.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
         rows = conn.execute(q.order_by(U.c.id).limit(limit).offset(offset)).all()
+    logboek.noteer((r.client_id for r in rows), "uitbetalingen")
     items = []
     for r in rows:
         why = beoordeling(g, r)
@@ -288,10 +311,11 @@ def uitbetalingen(engine, g: Gebruiker, status: str | None = None, limit: int = 
 
 def check_uitbetaling(engine, g: Gebruiker, uitbetaling_id: int) -> None:
     with engine.reader.connect() as conn:
-        row = conn.execute(sa.select(C.c.gebied).join(T, T.c.client_id == C.c.id).join(U, U.c.traject_id == T.c.id)
-                           .where(U.c.id == uitbetaling_id)).first()
+        row = conn.execute(sa.select(C.c.gebied, C.c.id).join(T, T.c.client_id == C.c.id)
+                           .join(U, U.c.traject_id == T.c.id).where(U.c.id == uitbetaling_id)).first()
     if row is None or not ziet_betaling(g, row.gebied):
         raise NietGevonden(f"uitbetaling {uitbetaling_id} bestaat niet")
+    logboek.noteer([row.id], "uitbetalingen")
 
 
 def batches(engine, limit: int = 20) -> list[dict]:
@@ -312,7 +336,27 @@ def quarantaine(engine, alles: bool = False, limit: int = 200, offset: int = 0) 
     with engine.reader.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
         rows = conn.execute(q.order_by(Q.c.id).limit(limit).offset(offset)).all()
+    _noteer_quarantaine(rows)
     return {"totaal": total, "records": [
         {"id": r.id, "bron": r.bron, "regelnr": r.regelnr, "inhoud": r.inhoud, "redenen": r.redenen,
          "ontvangen_op": _iso(r.ontvangen_op), "status": r.status, "verwerkt_door": r.verwerkt_door}
         for r in rows]}
+
+
+def _noteer_quarantaine(rows) -> None:
+    """Quarantined records are shown raw: each valid BSN in them is a data subject of this processing."""
+    import json
+    import re
+
+    v = logboek.huidige()
+    if v is None:
+        return
+    for r in rows:
+        try:
+            obj = json.loads(r.inhoud)
+            found = [str(obj.get("bsn", ""))] if isinstance(obj, dict) else []
+        except ValueError:  # a CSV line or broken JSON: any 9-digit number passing the 11-test
+            found = re.findall(r"(?<!\d)\d{9}(?!\d)", r.inhoud)
+        for bsn in found:
+            if elfproef(bsn):
+                v.noteer_bsn(bsn, "uwv_feed")
