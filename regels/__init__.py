@@ -25,7 +25,9 @@ from ._regel import RULES, Regel, beslis, regel, regel_namen, registreer
 from ._wat_als import WatAlsResultaat, wat_als
 
 # Importing the rule modules registers their rules.
-from . import escalatie, herinnering, intensief_begeleiden, jobcoaching_nazorg, premie_op_werk, ww_preventie  # noqa: E402,F401  isort: skip
+from . import businesscase, escalatie, herinnering, intensief_begeleiden, jobcoaching_nazorg, premie_op_werk, ww_preventie  # noqa: E402,F401  isort: skip
+from . import kansen_in_kaart  # noqa: E402,F401  isort: skip
+from . import activeren_27plus, basisbaan, jobhunting, jongeren_in_beeld, parttime_naar_fulltime, vouchers  # noqa: E402,F401  isort: skip  (P7)
 
 __all__ = [
     # _regel

@@ -16,6 +16,8 @@ from trajecten.config import load_settings
 from trajecten.engine import Engine
 from trajecten.tijd import TZ, FixedClock
 
+pytest_plugins = ["tests.privacy"]  # the session-wide BSN scan of logs, mails, URLs, exceptions, artifacts
+
 PG_DSN = os.environ.get("TRAJECTEN_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres")
 
 

@@ -24,6 +24,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.conftest import open_engine
+from trajecten import caseload
 from trajecten import uitbetalingen as betalingen
 from trajecten.koppelingen import uwv_feed
 from trajecten.models import Gebruiker as GebruikerRij, Taak, Uitbetaling
@@ -59,6 +60,13 @@ JSON_BODIES = {
     ("POST", "/api/quarantaine/{quarantaine_id}/herverwerk"): {"record": FEED_REGEL},
     ("POST", "/api/gebruikers"): {"gebruikersnaam": "nieuw.{rol}", "rol": "beleid", "wachtwoord": "lang-genoeg-1"},
     ("POST", "/api/tokens"): {"naam": "matrix-{rol}"},
+    ("POST", "/api/clients/{client_id}/ontwikkelplan"): {"doelen": ["matrix {rol}"], "reden": "matrix"},
+    ("POST", "/api/clients/{client_id}/ontwikkelladder"): {"trede": 3},
+    ("PATCH", "/api/clients/{client_id}"): {"postcode": "9714 AB"},
+    ("POST", "/api/clients/{client_id}/coach"): {"coach": "coach.oost.1", "reden": "matrix"},
+    ("POST", "/api/caseload/herverdeel"): {"client_ids": [1], "naar": "coach.oost.1", "reden": "matrix"},
+    ("POST", "/api/overplaatsingen/{overplaatsing_id}/accepteer"): {"coach": "coach.oost.1"},
+    ("POST", "/api/overplaatsingen/{overplaatsing_id}/afwijzen"): {"toelichting": "matrix"},
 }
 FORM_BODIES = {
     ("POST", "/trajecten/nieuw"): {"client_id": "{client_id}", "instrument": "intensief_begeleiden",
@@ -67,6 +75,11 @@ FORM_BODIES = {
     ("POST", "/trajecten/{traject_id}/gebeurtenissen"): {"event": "contact"},
     ("POST", "/uitbetalingen/{uitbetaling_id}/afwijzen"): {"reden": "matrix"},
     ("POST", "/quarantaine/{quarantaine_id}/herverwerk"): {"record": json.dumps(FEED_REGEL)},
+    ("POST", "/clienten/{client_id}/ontwikkelplan"): {"doelen": "matrix {rol} pagina", "reden": "matrix"},
+    ("POST", "/clienten/{client_id}/ontwikkelladder"): {"trede": "2"},
+    ("POST", "/caseload/herverdeel"): {"client_id": "{client_id}", "naar": "coach.oost.1", "reden": "matrix"},
+    ("POST", "/clienten/{client_id}/wijzig"): {"postcode": "9714 AB"},
+    ("POST", "/overplaatsingen/{overplaatsing_id}/afwijzen"): {"toelichting": "matrix"},
 }
 LAATST = {("POST", "/logout"), ("POST", "/api/trajecten/{traject_id}/beeindig"),
           ("POST", "/trajecten/{traject_id}/beeindig")}  # run these last: they end the session / trajectory
@@ -144,7 +157,10 @@ def wereld(tmp_path_factory):
     uwv_feed(engine.settings).verwerk_tekst(engine, bad.encode(), "matrix.jsonl")
     with engine.db.connect() as conn:
         ids["quarantaine_id"] = conn.execute(sa.text("select max(id) from quarantaine")).scalar_one()
-    assert ids["batch_id"] and ids["quarantaine_id"]
+    # a transfer proposal (the batch client moves to West): the caseload routes act on it
+    ids["overplaatsing_id"] = caseload.wijzig_client(engine, tweede, door="coach.oost.1",
+                                                     postcode="9725AB").overplaatsing_id
+    assert ids["batch_id"] and ids["quarantaine_id"] and ids["overplaatsing_id"]
     app = create_app(engine, secret_key="matrix")
     koppeling = maak_token(engine, "matrix-feed", "koppeling")
     tokens = {rol: maak_token(engine, f"token-{rol}", rol, gebruiker_id=_uid(engine, naam))
@@ -229,6 +245,7 @@ def test_every_route_of_the_app_is_in_the_access_table(wereld):
     # every route of the issue is there
     for r in [("GET", "/api/clients"), ("POST", "/api/clients"), ("POST", "/api/clients/zoek"),
               ("GET", "/api/clients/{client_id}"), ("GET", "/api/trajecten/{traject_id}"),
+              ("GET", "/api/clients/{client_id}/verwerkingen"),  # P6: inzageverzoek (Logboek Dataverwerkingen)
               ("POST", "/api/trajecten/toegang"), ("POST", "/api/trajecten"),
               ("POST", "/api/trajecten/{traject_id}/gebeurtenissen"), ("POST", "/api/trajecten/{traject_id}/beeindig"),
               ("GET", "/api/werklijst"), ("POST", "/api/taken/{taak_id}/afronden"), ("GET", "/api/uitbetalingen"),
@@ -239,7 +256,10 @@ def test_every_route_of_the_app_is_in_the_access_table(wereld):
               ("GET", "/api/monitoring"), ("GET", "/api/monitoring.csv"), ("GET", "/openapi.json"),
               ("GET", "/login"), ("GET", "/"), ("GET", "/clienten"), ("GET", "/clienten/{client_id}"),
               ("GET", "/trajecten/nieuw"), ("GET", "/trajecten/{traject_id}"), ("GET", "/uitbetalingen"),
-              ("GET", "/quarantaine"), ("GET", "/monitoring")]:
+              ("GET", "/quarantaine"), ("GET", "/monitoring"),
+              ("GET", "/api/clients/{client_id}/ontwikkelplan"), ("POST", "/api/clients/{client_id}/ontwikkelplan"),
+              ("GET", "/api/clients/{client_id}/ontwikkelladder"), ("POST", "/api/clients/{client_id}/ontwikkelladder"),
+              ("GET", "/clienten/{client_id}/ontwikkelplan"), ("GET", "/clienten/{client_id}/ontwikkelladder")]:
         assert r in set(elke_route(app)), r
 
 
@@ -355,6 +375,8 @@ def test_a_coach_of_another_area_gets_404_for_everything_of_the_client(db_url):
         oost, west, tl_west = login(app, "coach.oost.1"), login(app, "coach.west.1"), login(app, "teamleider.west")
         cid, tid, taak = ids["client_id"], ids["traject_id"], ids["taak_id"]
         lezen = [f"/api/clients/{cid}", f"/clienten/{cid}", f"/api/trajecten/{tid}", f"/trajecten/{tid}",
+                 f"/api/clients/{cid}/ontwikkelplan", f"/clienten/{cid}/ontwikkelplan",
+                 f"/api/clients/{cid}/ontwikkelladder", f"/clienten/{cid}/ontwikkelladder",
                  f"/trajecten/nieuw?client={cid}", f"/trajecten/{ids['premie_traject_id']}"]
         for url in lezen:
             assert oost.get(url).status_code == 200, url
@@ -366,13 +388,17 @@ def test_a_coach_of_another_area_gets_404_for_everything_of_the_client(db_url):
         schrijven = [("/api/trajecten/toegang", start), ("/api/trajecten", start),
                      (f"/api/trajecten/{tid}/gebeurtenissen", {"event": "contact"}),
                      (f"/api/trajecten/{tid}/beeindig", {"uitkomst": "werk", "reden": "x"}),
-                     (f"/api/taken/{taak}/afronden", {}), ("/api/clients/zoek", {"bsn": "123456782"})]
+                     (f"/api/taken/{taak}/afronden", {}), ("/api/clients/zoek", {"bsn": "123456782"}),
+                     (f"/api/clients/{cid}/ontwikkelplan", {"doelen": ["x"], "reden": "x"}),
+                     (f"/api/clients/{cid}/ontwikkelladder", {"trede": 2})]
         for url, body in schrijven:
             r = west.post(url, json=body)
             assert r.status_code == 404, (url, r.status_code, r.text)
         for url, form in [(f"/trajecten/{tid}/gebeurtenissen", {"event": "contact"}),
                           (f"/trajecten/{tid}/beeindig", {"uitkomst": "werk", "reden": "x"}),
                           (f"/taken/{taak}/afronden", {}),
+                          (f"/clienten/{cid}/ontwikkelplan", {"doelen": "x", "reden": "x"}),
+                          (f"/clienten/{cid}/ontwikkelladder", {"trede": "2"}),
                           ("/trajecten/nieuw", {"client_id": cid, "instrument": "intensief_begeleiden",
                                                 "feit_variant": "richting_werk", "actie": "start"})]:
             r = west.post(url, data=form, follow_redirects=False)
@@ -383,6 +409,16 @@ def test_a_coach_of_another_area_gets_404_for_everything_of_the_client(db_url):
         assert tl_west.get("/api/uitbetalingen").json()["uitbetalingen"] == []
         r = tl_west.post(f"/api/uitbetalingen/{ids['uitbetaling_id']}/goedkeuren")
         assert r.status_code == 404
+        # area teams: the West team lead cannot reassign, move or rebalance an Oost client, nor see Oost's caseload
+        for url, body in [(f"/api/clients/{cid}/coach", {"coach": "coach.west.1", "reden": "overnemen"}),
+                          ("/api/caseload/herverdeel", {"client_ids": [cid], "naar": "coach.west.1", "reden": "x y"})]:
+            r = tl_west.post(url, json=body)
+            assert r.status_code == 404, (url, r.status_code, r.text)
+        assert west.patch(f"/api/clients/{cid}", json={"postcode": "9725AB"}).status_code == 404
+        assert west.post(f"/clienten/{cid}/wijzig", data={"postcode": "9725AB"}).status_code == 404
+        assert tl_west.get("/api/caseload?gebied=Oost").status_code == 404
+        assert tl_west.get("/caseload?gebied=Oost").status_code == 404
+        assert all(c["clienten"] == 0 for c in tl_west.get("/api/caseload").json()["coaches"])
         # and the trajectory is untouched by all those attempts
         d = oost.get(f"/api/trajecten/{tid}").json()
         assert d["status"] != "beeindigd" and not any(e["door"] == "coach.west.1" for e in d["gebeurtenissen"])

@@ -23,7 +23,12 @@ from trajecten.definitie import (
 from trajecten.models import InstrumentVersie
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED = ["intensief_begeleiden", "jobcoaching_nazorg", "premie_op_werk", "ww_preventie"]
+SHIPPED = sorted(["intensief_begeleiden", "jobcoaching_nazorg", "premie_op_werk", "ww_preventie",
+                  # P7: six more instruments from the documents
+                  "activeren_27plus", "basisbaan", "jobhunting", "jongeren_in_beeld", "parttime_naar_fulltime",
+                  "vouchers",
+                  "kansen_in_kaart",  # P7 part B: the yearly contact across the caseload
+                  "businesscase"])  # P8: a one-off payment that removes an obstacle to work
 
 
 def _text(name: str) -> str:

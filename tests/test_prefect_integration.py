@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests import privacy
 from tests.conftest import PG_DSN, open_engine
 from tests.helpers import E, S, plant_due_reminders
 from trajecten.tijd import TZ, FixedClock
@@ -128,7 +129,10 @@ async def main():
                 except Exception as exc:
                     item["result_error"] = f"{type(exc).__name__}: {exc}"
             out.append(item)
-    print("RESULT " + json.dumps({"runs": out, "schedules": schedules}, default=str))
+        # the artifacts the runs published (scanned for BSNs by tests/privacy.py)
+        artifacts = [a.data if isinstance(a.data, str) else json.dumps(a.data, default=str)
+                     for a in await client.read_artifacts()]
+    print("RESULT " + json.dumps({"runs": out, "schedules": schedules, "artifacts": artifacts}, default=str))
 
 asyncio.run(main())
 """
@@ -262,6 +266,12 @@ def test_two_workers_two_concurrent_sweeps_fire_each_step_once():
         for w in workers:
             assert w.poll() is None, "a worker died"
         logs = {f"worker{i}": procs.log(f"worker{i}") for i in (1, 2)}
+        # P6 privacy scan: the runs' artifacts and the workers' logs (the flows' log lines) hold no BSN
+        assert got["artifacts"], "the sweep runs published no artifact"
+        for i, tekst in enumerate(got["artifacts"]):
+            privacy.voeg_toe("prefect-artifact", tekst, f"artifact {i}")
+        for naam, tekst in logs.items():
+            privacy.voeg_toe("log", tekst, f"prefect {naam}")
         assert all(r["state"] == "COMPLETED" for r in runs), (runs, {k: v[-3000:] for k, v in logs.items()})
 
         # the database is the judge: every planted step fired, exactly one stap_* event each

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import logboek
 from .config import SettingsError, load_settings
 from .definitie import DefinitieFout, INSTRUMENTEN_DIR, load_dir, parse_definitie, write_json_schema
 from .fouten import NietToegelaten, TrajectFout
@@ -32,6 +33,12 @@ feed_app = typer.Typer(help="UWV-overdrachten: importeren en quarantaine", no_ar
 app.add_typer(feed_app, name="feed")
 betaal_app = typer.Typer(help="Uitbetalingen: vier-ogen-goedkeuring en SEPA-export", no_args_is_help=True)
 app.add_typer(betaal_app, name="uitbetalingen")
+kansen_app = typer.Typer(help="Kansen in Kaart: jaarlijks contact met iedereen in de bijstand zonder traject",
+                         no_args_is_help=True)
+app.add_typer(kansen_app, name="kansen-in-kaart")
+rapportage_app = typer.Typer(help="Rapportage voor beleid en raad (alleen aantallen, geen persoonsgegevens)",
+                             no_args_is_help=True)
+app.add_typer(rapportage_app, name="rapportage")
 
 # wide enough for the summary tables when output goes to a file or a CI log
 out = Console() if sys.stdout.isatty() else Console(width=160)
@@ -55,6 +62,7 @@ def clean_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        _check_numbers(kwargs)
         try:
             return fn(*args, **kwargs)
         except NietToegelaten as exc:
@@ -68,6 +76,17 @@ def clean_errors(fn):
     return wrapper
 
 
+MAX_NUMMER = 2**31 - 1  # ids are 32-bit integers in the database (PostgreSQL INTEGER)
+
+
+def _check_numbers(kwargs: dict) -> None:
+    """A number too large for the database is refused naming the option, not with a driver traceback."""
+    for name, value in kwargs.items():
+        for v in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_NUMMER:
+                fail(f"{name.rstrip('_').replace('_', '-')}: {v} is te groot (hoogstens {MAX_NUMMER})")
+
+
 def _uitleg(besluit) -> str:
     fn = getattr(besluit, "uitleg", None)
     return fn() if callable(fn) else json.dumps(besluit.to_json(), ensure_ascii=False, indent=2)
@@ -78,7 +97,38 @@ def _engine(now: Optional[datetime] = None):
 
     settings = load_settings(**({"database_url": _state["url"]} if _state.get("url") else {}))
     clock = FixedClock(now) if now else None
-    return Engine.open(settings.database_url, clock=clock, settings=settings)
+    eng = Engine.open(settings.database_url, clock=clock, settings=settings)
+    _state["engine"] = eng  # the Logboek Dataverwerkingen of the command (``logt``) writes with it
+    return eng
+
+
+def logt(activiteit: str):
+    """Logboek Dataverwerkingen: the command is one processing under ``activiteit``; the clients it reads
+    or changes (noted by the engine, or by the command with ``logboek.noteer``) get a record each, with
+    status ERROR when it failed. Put it above ``clean_errors``."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            from . import logboek
+
+            naam = "trajecten " + fn.__name__.replace("_", " ")
+            v = logboek.begin(activiteit, _actor(kwargs.get("door")), naam=naam, component="cli", erf=False)
+            status = logboek.OK
+            try:
+                with logboek.actief(v):
+                    return fn(*args, **kwargs)
+            except BaseException as exc:
+                if not (isinstance(exc, typer.Exit) and exc.exit_code == 0):
+                    status = logboek.ERROR
+                raise
+            finally:
+                if "engine" in _state:
+                    logboek.sluit(_state["engine"], v, status)
+
+        return wrapper
+
+    return deco
 
 
 def _actor(door: Optional[str]) -> str:
@@ -115,6 +165,8 @@ def _parse_date(value: Optional[str], field: str) -> Optional[date]:
 @clean_errors
 def instruments_list(map_: Path = typer.Option(INSTRUMENTEN_DIR, "--map", help="map met instrumentbestanden")):
     """Alle instrumenten met hun regel en jaardoel."""
+    if not map_.is_dir():
+        fail(f"--map: {map_} is geen map")
     table = Table("instrument", "naam", "stappen", "regel", "jaardoel")
     for name, (d, _) in load_dir(map_).items():
         table.add_row(name, d.naam, str(len(d.stappen)), d.regel, str(d.jaardoel.aantal))
@@ -166,7 +218,10 @@ def instruments_validate(files: list[Path] = typer.Argument(None, help="bestande
 @instruments_app.command("schema")
 def instruments_schema(uit: Path = typer.Option(Path("docs/instrument.schema.json"), "--uit")):
     """Schrijf het JSON Schema van het instrumentformaat (voor editors)."""
-    write_json_schema(uit)
+    try:
+        write_json_schema(uit)
+    except OSError as exc:
+        fail(f"--uit: {uit} kan niet geschreven worden ({exc.strerror})")
     out.print(f"geschreven: {uit}")
 
 
@@ -174,6 +229,7 @@ def instruments_schema(uit: Path = typer.Option(Path("docs/instrument.schema.jso
 
 
 @client_app.command("toevoegen")
+@logt("clientadministratie")
 @clean_errors
 def client_toevoegen(
     bsn: str = typer.Option(..., prompt=True, hide_input=True, help="BSN (wordt niet getoond of gelogd)"),
@@ -183,15 +239,104 @@ def client_toevoegen(
     gebied: str = typer.Option(""),
     coach: str = typer.Option(""),
     bijstand_sinds: Optional[str] = typer.Option(None),
+    doelgroep: Optional[str] = typer.Option(None, help="centrale doelgroep: inburgeraar, ex_gedetineerde, doelgroepregister"),
 ):
-    """Een cliënt toevoegen (het BSN wordt gecontroleerd met de elfproef)."""
-    cid = _engine().add_client(bsn, naam=naam, geboortedatum=_parse_date(geboortedatum, "geboortedatum"),
-                               postcode=postcode, gebied=gebied, coach=coach,
-                               bijstand_sinds=_parse_date(bijstand_sinds, "bijstand_sinds"))
-    out.print(f"cliënt {cid} toegevoegd")
+    """Een cliënt toevoegen (het BSN wordt gecontroleerd met de elfproef; het team volgt uit postcode of doelgroep)."""
+    eng = _engine()
+    cid = eng.add_client(bsn, naam=naam, geboortedatum=_parse_date(geboortedatum, "geboortedatum"),
+                         postcode=postcode, gebied=gebied, coach=coach,
+                         bijstand_sinds=_parse_date(bijstand_sinds, "bijstand_sinds"), doelgroep=doelgroep)
+    logboek.noteer([cid])
+    with eng.db.connect() as conn:
+        from .models import Client
+
+        team = conn.execute(Client.__table__.select().where(Client.__table__.c.id == cid)).first().gebied
+    out.print(f"cliënt {cid} toegevoegd (team {team or '–'})")
+
+
+@client_app.command("wijzig")
+@clean_errors
+def client_wijzig(
+    client: int,
+    postcode: Optional[str] = typer.Option(None, help="nieuwe postcode (verhuizing)"),
+    doelgroep: Optional[str] = typer.Option(None, help="centrale doelgroep; '' voor geen"),
+    reden: str = typer.Option("", help="toelichting"),
+    door: Optional[str] = typer.Option(None, "--door"),
+):
+    """Postcode of doelgroep wijzigen; hoort de cliënt dan bij een ander team, dan volgt een overplaatsingsvoorstel."""
+    from . import caseload
+
+    kw = {} if doelgroep is None else {"doelgroep": doelgroep}
+    w = caseload.wijzig_client(_engine(), client, door=_actor(door), postcode=postcode, reden=reden, **kw)
+    if w.overplaatsing_id:
+        out.print(f"cliënt {client}: hoort nu bij team {w.team}; overplaatsingsvoorstel {w.overplaatsing_id} "
+                  "wacht op de teamleider (team en coach blijven tot acceptatie)")
+    else:
+        out.print(f"cliënt {client}: gewijzigd, blijft in team {w.team}")
+
+
+coach_app = typer.Typer(help="De vaste coach van een cliënt", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
+
+
+@coach_app.command("toewijzen")
+@clean_errors
+def coach_toewijzen(client: int, naar: str = typer.Option(..., "--naar", help="de nieuwe coach (van het eigen team)"),
+                 reden: str = typer.Option(..., help="waarom"), door: Optional[str] = typer.Option(None, "--door")):
+    """Coach toewijzen: een andere coach van het team (de open taken gaan mee; vastgelegd als gebeurtenis)."""
+    from . import caseload
+
+    t = caseload.coach_toewijzen(_engine(), client, naar, door=_actor(door), reden=reden)
+    out.print(f"cliënt {client}: coach {t.van or '–'} → {t.naar} ({t.taken} open taken mee)")
+
+
+@app.command("caseload")
+@clean_errors
+def caseload_cmd(gebied: str = typer.Argument(..., help="het team, bv. Oost")):
+    """Caseload van een team: per coach cliënten, open taken en te late taken, plus open overplaatsingen."""
+    from . import caseload
+
+    eng = _engine()
+    c = caseload.caseload(eng, gebied)
+    table = Table("coach", "cliënten", "open taken", "te laat", title=f"Caseload team {gebied} ({c['datum']})")
+    for r in c["coaches"]:
+        table.add_row(r["coach"], str(r["clienten"]), str(r["open_taken"]), str(r["te_laat"]))
+    if c["zonder_coach"]:
+        table.add_row("(zonder coach)", str(c["zonder_coach"]), "", "")
+    out.print(table)
+    for o in caseload.overplaatsingen(eng, gebied):
+        out.print(f"overplaatsing {o['id']}: cliënt {o['client_id']} {o['van_gebied']} → {o['naar_gebied']} ({o['reden']})")
+
+
+overplaatsing_app = typer.Typer(help="Overplaatsingen naar een ander team (na verhuizing)", no_args_is_help=True)
+app.add_typer(overplaatsing_app, name="overplaatsing")
+
+
+@overplaatsing_app.command("accepteer")
+@clean_errors
+def overplaatsing_accepteer(overplaatsing: int, coach: str = typer.Option(..., help="coach van het nieuwe team"),
+                            toelichting: str = typer.Option(""), door: Optional[str] = typer.Option(None, "--door")):
+    """Overplaatsing accepteren: de cliënt gaat naar het nieuwe team met deze coach."""
+    from . import caseload
+
+    t = caseload.accepteer_overplaatsing(_engine(), overplaatsing, door=_actor(door), coach=coach,
+                                         toelichting=toelichting)
+    out.print(f"overplaatsing {overplaatsing} geaccepteerd: cliënt {t.client_id} heeft coach {t.naar}")
+
+
+@overplaatsing_app.command("afwijzen")
+@clean_errors
+def overplaatsing_afwijzen(overplaatsing: int, toelichting: str = typer.Option(...),
+                           door: Optional[str] = typer.Option(None, "--door")):
+    """Overplaatsing afwijzen: de cliënt blijft in het team met dezelfde coach."""
+    from . import caseload
+
+    caseload.wijs_overplaatsing_af(_engine(), overplaatsing, door=_actor(door), toelichting=toelichting)
+    out.print(f"overplaatsing {overplaatsing} afgewezen")
 
 
 @app.command()
+@logt("clientadministratie")
 @clean_errors
 def start(
     instrument: str,
@@ -209,6 +354,7 @@ def start(
             fail(f"--fact {item!r}: schrijf naam=waarde")
         k, v = item.split("=", 1)
         feiten[k.strip()] = v.strip()
+    logboek.noteer([client], f"instrument:{instrument}")
     res = _engine().start(instrument, client, feiten, actor=_actor(door), overrule_reden=overrule_reden,
                           mag_overrulen=teamleider)
     out.print(f"traject {res.traject_id} gestart ({res.status}, begint {res.start_datum}), {res.stappen} stappen gepland"
@@ -217,6 +363,7 @@ def start(
 
 
 @app.command()
+@logt("clientadministratie")
 @clean_errors
 def event(
     traject: int,
@@ -230,6 +377,7 @@ def event(
 
 
 @app.command()
+@logt("clientadministratie")
 @clean_errors
 def beeindig(traject: int, uitkomst: str = typer.Option(...), reden: str = typer.Option(...),
              door: Optional[str] = typer.Option(None, "--door")):
@@ -251,6 +399,7 @@ def taak_lijst(coach: Optional[str] = typer.Option(None), traject: Optional[int]
 
 
 @taak_app.command("afronden")
+@logt("clientadministratie")
 @clean_errors
 def taak_afronden(taak: int, uitkomst: Optional[str] = typer.Option(None), door: Optional[str] = typer.Option(None, "--door")):
     """Rond een taak af (met uitkomst waar de stap erom vraagt)."""
@@ -333,6 +482,8 @@ def serve(
             table.add_row(u["gebruikersnaam"], u["rol"], u["gebied"], u["wachtwoord"])
         out.print(table)
         out.print(f"API-token voor de UWV-feed (demo, rol koppeling): [bold]{DEMO_TOKEN}[/]")
+    if (w := logboek.sleutel_waarschuwing(eng.settings)) is not None:
+        err.print(f"[bold yellow]waarschuwing:[/] {w}", highlight=False)
     app = create_app(eng)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
@@ -356,14 +507,18 @@ def serve(
 @clean_errors
 def signalen(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is")):
     """Laat de regels beslissen over escalaties (taak te laat) en herinneringen (geen contact)."""
+    from .signalen import ACTOR as SIGNALEN_ACTOR
     from .signalen import signaleer
 
     moment = _parse_moment(now, "--now")
-    res = signaleer(_engine(moment), moment)
+    eng = _engine(moment)
+    with logboek.systeemtaak(eng, SIGNALEN_ACTOR, naam="signalen: escalaties en herinneringen", component="cli"):
+        res = signaleer(eng, moment)
     out.print(f"escalaties {res.escalaties}, herinneringen {res.herinneringen}")
 
 
 @app.command()
+@logt("clientadministratie")
 @clean_errors
 def timeline(traject: int):
     """De tijdlijn van een traject: geplande en uitgevoerde stappen, taken en gebeurtenissen."""
@@ -459,6 +614,8 @@ def regels_beslis(
         text = sys.stdin.read() if feiten == "-" else Path(feiten).read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"--feiten: {feiten!r} kan niet gelezen worden ({exc.strerror})")
+    except UnicodeDecodeError as exc:
+        fail(f"--feiten: geen UTF-8-tekst (byte {exc.start})")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -533,6 +690,7 @@ def _feed():
 
 
 @feed_app.command("importeer")
+@logt("uwv_feed")
 @clean_errors
 def feed_importeer(bestand: Path, json_: bool = typer.Option(False, "--json")):
     """Importeer een UWV-bestand (JSON Lines of CSV); foute records gaan met reden in quarantaine."""
@@ -569,6 +727,7 @@ def feed_quarantaine(alles: bool = typer.Option(False, "--alles", help="ook verw
 
 
 @feed_app.command("herverwerk")
+@logt("uwv_feed")
 @clean_errors
 def feed_herverwerk(quarantaine: int, gecorrigeerd: Path = typer.Option(..., "--record", help="JSON-bestand met het verbeterde record"),
                     door: Optional[str] = typer.Option(None, "--door")):
@@ -577,6 +736,8 @@ def feed_herverwerk(quarantaine: int, gecorrigeerd: Path = typer.Option(..., "--
         data = json.loads(gecorrigeerd.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         fail(f"--record: {exc}")
+    except UnicodeDecodeError as exc:
+        fail(f"--record: geen UTF-8-tekst (byte {exc.start})")
     if not isinstance(data, dict):
         fail("--record: verwacht een JSON-object")
     eng, feed = _feed()
@@ -588,6 +749,7 @@ def feed_herverwerk(quarantaine: int, gecorrigeerd: Path = typer.Option(..., "--
 
 
 @betaal_app.command("lijst")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorgesteld, goedgekeurd, ...")):
     """Uitbetalingen met hun status, bedrag en de regelversie die het bedrag rechtvaardigt."""
@@ -595,7 +757,9 @@ def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorges
 
     table = Table("id", "traject", "instrument", "deel", "bedrag", "opeisbaar", "status", "regel", "voorgesteld door",
                   "beoordeeld door")
-    for r in uitbetalingen.lijst(_engine(), status):
+    rows = uitbetalingen.lijst(_engine(), status)
+    logboek.noteer_uitbetalingen(_state["engine"], ids=[r.id for r in rows])
+    for r in rows:
         table.add_row(str(r.id), str(r.traject_id), r.instrument, str(r.deel), f"€ {r.bedrag:.2f}",
                       r.opeisbaar_op.isoformat(), r.status, f"{r.regel} {r.regel_versie}", r.voorgesteld_door,
                       r.beoordeeld_door or "")
@@ -603,6 +767,7 @@ def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorges
 
 
 @betaal_app.command("keur-goed")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_keur_goed(ids: list[int], door: Optional[str] = typer.Option(None, "--door")):
     """Keur uitbetalingen goed (vier ogen: niet de voorsteller, niet wie het traject startte)."""
@@ -610,55 +775,189 @@ def uitbetalingen_keur_goed(ids: list[int], door: Optional[str] = typer.Option(N
 
     eng = _engine()
     for i in ids:
+        logboek.noteer_uitbetalingen(eng, ids=[i])
         uitbetalingen.keur_goed(eng, i, door=_actor(door))
         out.print(f"uitbetaling {i} goedgekeurd")
 
 
 @betaal_app.command("afwijzen")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_afwijzen(uitbetaling: int, reden: str = typer.Option(...), door: Optional[str] = typer.Option(None, "--door")):
     """Wijs een uitbetaling af, met reden."""
     from . import uitbetalingen
 
-    uitbetalingen.wijs_af(_engine(), uitbetaling, door=_actor(door), reden=reden)
+    eng = _engine()
+    logboek.noteer_uitbetalingen(eng, ids=[uitbetaling])
+    uitbetalingen.wijs_af(eng, uitbetaling, door=_actor(door), reden=reden)
     out.print(f"uitbetaling {uitbetaling} afgewezen")
 
 
 @betaal_app.command("exporteer")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_exporteer(uit: Path = typer.Option(..., "--uit", help="pain.001 XML-bestand"),
                             door: Optional[str] = typer.Option(None, "--door")):
     """Exporteer alle goedgekeurde uitbetalingen als één SEPA-batch (nooit iets twee keer)."""
+    import os
+
     from . import uitbetalingen
 
+    if uit.is_dir() or not uit.parent.is_dir() or not os.access(uit.parent, os.W_OK):
+        fail(f"--uit: {uit} kan niet geschreven worden (geen map, of geen schrijfrechten)")  # before exporting
     res = uitbetalingen.exporteer(_engine(), door=_actor(door))
+    logboek.noteer_uitbetalingen(_state["engine"], res.batch_id, [pid for pid, _ in res.overgeslagen])
     for pid, why in res.overgeslagen:
         err.print(f"[yellow]uitbetaling {pid} niet geëxporteerd:[/] {why}")
     if res.batch_id is None:
         out.print("niets te exporteren")
         return
-    uit.write_bytes(res.xml)
+    try:
+        uit.write_bytes(res.xml)
+    except OSError as exc:
+        fail(f"--uit: {uit} kan niet geschreven worden ({exc.strerror}); batch {res.batch_id} is gemaakt: "
+             f"schrijf het bestand opnieuw met `trajecten uitbetalingen batch {res.batch_id} --uit ...`")
     out.print(f"batch {res.batch_id} ({res.bericht_id}): {res.aantal} betalingen, € {res.totaal:.2f} -> {uit}")
 
 
 @betaal_app.command("betaald")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_betaald(batch: int, door: Optional[str] = typer.Option(None, "--door")):
     """De bank heeft een batch uitgevoerd: markeer de uitbetalingen ervan als betaald."""
     from . import uitbetalingen
 
     n = uitbetalingen.markeer_betaald(_engine(), batch, door=_actor(door))
+    logboek.noteer_uitbetalingen(_state["engine"], batch)
     out.print(f"batch {batch}: {n} uitbetalingen betaald")
 
 
 @betaal_app.command("batch")
+@logt("uitbetalingen")
 @clean_errors
 def uitbetalingen_batch(batch: int, uit: Path = typer.Option(..., "--uit")):
     """Schrijf het bestand van een eerdere batch opnieuw weg (zonder opnieuw te exporteren)."""
     from . import uitbetalingen
 
     uit.write_bytes(uitbetalingen.batch_xml(_engine(), batch))
+    logboek.noteer_uitbetalingen(_state["engine"], batch)
     out.print(f"batch {batch} -> {uit}")
+
+
+# --------------------------------------------------------------------------- Kansen in Kaart, bijstand, report
+
+
+@kansen_app.command("bijwerken")
+@clean_errors
+def kansen_bijwerken(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is"),
+                     json_: bool = typer.Option(False, "--json", help="tellingen als JSON")):
+    """Start Kansen in Kaart voor wie in de bijstand zit zonder traject; beëindig het bij een ander traject."""
+    from .kansen import bijwerken
+
+    res = bijwerken(_engine(_parse_moment(now, "--now")))
+    if json_:
+        sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
+    elif not res.get("actief"):
+        out.print("instrument kansen_in_kaart is niet geladen: niets gedaan")
+    else:
+        out.print(f"kandidaten {res['kandidaten']}: gestart {res['gestart']}, niet toegelaten {res['niet_toegelaten']}, "
+                  f"fouten {res['fouten']}; beëindigd: ander traject {res['beeindigd_ander_traject']}, "
+                  f"uit de bijstand {res['beeindigd_uit_bijstand']}")
+
+
+@client_app.command("bijstand-start")
+@logt("clientadministratie")
+@clean_errors
+def client_bijstand_start(client: int, datum: str = typer.Option(..., "--datum", help="eerste dag van de bijstand"),
+                          door: Optional[str] = typer.Option(None, "--door")):
+    """Leg vast dat een cliënt (weer) in de bijstand kwam; telt als herinstroom na uitstroom door werk."""
+    from .uitstroom import bijstand_start_vastleggen
+
+    day = _parse_date(datum, "--datum")
+    bijstand_start_vastleggen(_engine(), client, day, actor=_actor(door))
+    logboek.noteer([client])
+    out.print(f"cliënt {client}: bijstand sinds {day}")
+
+
+@rapportage_app.command("maand")
+@clean_errors
+def rapportage_maand(maand: Optional[str] = typer.Option(None, "--maand", help="JJJJ-MM (standaard: vorige maand)"),
+                     uit: Path = typer.Option(..., "--uit", help="map voor report.html en report.csv")):
+    """Maandrapportage per instrument (gestart, actief, uitkomsten, betaald, jaardoel) en herinstroom."""
+    from . import rapportage
+
+    eng = _engine()
+    if maand is None:
+        jaar, mnd = rapportage.vorige_maand(eng)
+    else:
+        try:
+            jaar, mnd = (int(x) for x in maand.split("-"))
+            date(jaar, mnd, 1)
+        except ValueError:
+            fail(f"--maand: {maand!r} is geen maand (JJJJ-MM)")
+    r = rapportage.schrijf(eng, jaar, mnd, uit)
+    h6, h12 = r.herinstroom
+    out.print(f"maandrapportage {r.periode}: {len(r.instrumenten)} instrumenten; herinstroom binnen 6 maanden "
+              f"{h6.terug}/{h6.uitgestroomd}, binnen 12 maanden {h12.terug}/{h12.uitgestroomd} -> "
+              f"{uit / 'report.html'}, {uit / 'report.csv'}")
+
+
+# --------------------------------------------------------------------------- Logboek Dataverwerkingen, retention
+
+logboek_app = typer.Typer(help="Logboek Dataverwerkingen: inzageverzoeken", no_args_is_help=True)
+app.add_typer(logboek_app, name="logboek")
+
+
+@logboek_app.command("inzage")
+@logt("clientadministratie")
+@clean_errors
+def logboek_inzage(
+    client: Optional[int] = typer.Option(None, "--client", help="cliëntnummer (zonder: het BSN wordt gevraagd)"),
+    door: Optional[str] = typer.Option(None, "--door", help="wie behandelt het inzageverzoek"),
+    json_: bool = typer.Option(False, "--json", help="als JSON"),
+):
+    """Inzageverzoek: wanneer, waarvoor en door wie de gegevens van een cliënt zijn verwerkt (het BSN wordt nooit
+    getoond)."""
+    from .bsn import valideer_bsn
+
+    eng = _engine()
+    if client is not None:
+        rows = logboek.inzage(eng, client_id=client)
+        logboek.noteer([client])
+        wie = f"cliënt {client}"
+    else:
+        bsn = valideer_bsn(typer.prompt("BSN", hide_input=True))
+        rows = logboek.inzage(eng, bsn=bsn)
+        v = logboek.huidige()
+        if v is not None:
+            v.noteer_bsn(bsn)
+        wie = "deze persoon"
+    if json_:
+        sys.stdout.write(json.dumps([{**r, "start_tijd": r["start_tijd"].isoformat(), "eind_tijd": r["eind_tijd"].isoformat()}
+                                     for r in rows], ensure_ascii=False) + "\n")
+        return
+    table = Table("wanneer", "verwerkingsactiviteit", "handeling", "door", "status", title=f"Verwerkingen van {wie}")
+    for r in rows:
+        table.add_row(r["start_tijd"].astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S"), r["activiteit_naam"],
+                      r["handeling"], r["gebruiker"], r["status"])
+    out.print(table if rows else f"geen verwerkingen vastgelegd voor {wie}")
+
+
+@app.command()
+@clean_errors
+def anonimiseer(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is (JJJJ-MM-DD)"),
+                json_: bool = typer.Option(False, "--json")):
+    """Anonimiseer cliënten van wie alle trajecten langer dan de bewaartermijn geleden eindigden (en zonder
+    openstaande uitbetaling); de monitoringcijfers blijven gelijk."""
+    from .anonimiseren import anonimiseer as anonimiseer_
+
+    moment = _parse_moment(now, "--now")
+    res = anonimiseer_(_engine(moment))
+    if json_:
+        sys.stdout.write(json.dumps(res.as_dict()) + "\n")
+    else:
+        out.print(f"peildatum {res.peildatum}: {res.geanonimiseerd} cliënten geanonimiseerd, "
+                  f"{res.wacht_op_betaling} wachten nog op een openstaande uitbetaling")
 
 
 def main() -> None:  # pragma: no cover

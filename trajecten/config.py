@@ -14,6 +14,9 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LOGBOEK_DEV_SLEUTEL = "ontwikkelsleutel-logboek-niet-voor-productie"
+
+
 class SettingsError(RuntimeError):
     """A setting that cannot be used; the message names the environment variable."""
 
@@ -64,6 +67,9 @@ class Settings(BaseSettings):
     schema_feed: str = Field(default="0 * * * 1-5", description="cron: UWV feed import (hourly on working days)")
     schema_export: str = Field(default="0 7 * * 1-5", description="cron: payout export (daily on working days)")
     schema_rapportage: str = Field(default="0 6 1 * *", description="cron: monthly report (1st of the month)")
+    schema_kansen_in_kaart: str = Field(default="15 6 * * *",
+                                        description="cron: Kansen in Kaart bijwerken (start/end the yearly contact "
+                                                    "trajectories across the caseload; daily)")
 
     # Notifications to coaches and team leads (connectors/notificaties): e-mail over SMTP.
     meldingen_koppeling: str = Field(default="connectors.notificaties",
@@ -147,7 +153,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("schema_signalen", "schema_feed", "schema_export", "schema_rapportage", "schema_zgw",
-                     "schema_meldingen")
+                     "schema_meldingen", "schema_anonimiseer", "schema_kansen_in_kaart")
     @classmethod
     def _cron(cls, v: str) -> str:
         from apscheduler.triggers.cron import CronTrigger
@@ -161,6 +167,19 @@ class Settings(BaseSettings):
     sessie_sleutel: SecretStr | None = Field(
         default=None, description="key that signs session cookies (random per start if unset: everyone logs in again)")
     cookie_secure: bool = Field(default=False, description="send session cookies over HTTPS only (set true behind TLS)")
+
+    # Logboek Dataverwerkingen and retention (P6, trajecten/logboek.py, trajecten/anonimiseren.py, docs/logboek.md)
+    logboek_sleutel: SecretStr = Field(
+        default=SecretStr(LOGBOEK_DEV_SLEUTEL), min_length=16,
+        description="secret key of the HMAC-SHA256 that pseudonymises the BSN in the processing log "
+                    "(keep it; a new key makes older records unfindable for an access request). The default "
+                    "is for development only: serve warns about it")
+    bewaartermijn_maanden: int | None = Field(
+        default=None, ge=1, le=1200,
+        description="months after a client's last trajectory ended before their personal data is anonymised; "
+                    "empty: per processing activity (trajecten/data/verwerkingsactiviteiten.yaml)")
+    schema_anonimiseer: str = Field(default="15 2 * * *",
+                                    description="cron: anonymise clients past the retention period (daily)")
 
     @field_validator("sepa_debiteur_iban")
     @classmethod

@@ -220,6 +220,10 @@ class Instrument(Strict):
     feiten: dict[str, Feit] = Field(default_factory=dict)
     begin: Begin | None = None
     uitkomsten: list[str] = Field(min_length=1, description="outcomes a trajectory of this instrument can end with")
+    uitstroom_uitkomsten: list[str] = Field(
+        default_factory=list,
+        description="outcomes that mean the client left the benefit for work (uitstroom): the monthly report "
+                    "measures herinstroom from these, Kansen in Kaart treats the client as off bijstand")
     gebeurtenissen: dict[str, Gebeurtenis] = Field(default_factory=dict)
     stappen: list[Stap] = Field(min_length=1)
 
@@ -278,6 +282,9 @@ class Instrument(Strict):
             bk, _, bn = self.begin.anchor.partition(":")
             if bk not in ("start", "feit") or (bk == "feit" and bn not in self.feiten):
                 raise ValueError(f"begin.anchor: {self.begin.anchor!r} must be start or feit:<a fact declared under feiten>")
+        bad = [u for u in self.uitstroom_uitkomsten if u not in self.uitkomsten]
+        if bad:
+            raise ValueError(f"uitstroom_uitkomsten: {bad} are not among uitkomsten {self.uitkomsten}")
         for name, ev in self.gebeurtenissen.items():
             if ev.uitkomst and ev.uitkomst not in self.uitkomsten:
                 raise ValueError(f"gebeurtenissen.{name}.uitkomst: {ev.uitkomst!r} is not among uitkomsten")

@@ -25,7 +25,7 @@ from schwifty import IBAN
 from .bsn import synthetisch
 from .config import load_settings
 from .engine import Engine
-from .fouten import NietToegelaten, OngeldigeToestand
+from .fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from .models import Client, GeplandeStap, Traject, Uitbetaling
 from .tijd import TZ, FixedClock, SystemClock, local_date
 
@@ -34,7 +34,7 @@ GEBIEDEN = {  # synthetic postcode areas -> area team (gebiedsteam)
     "Oost": ["9713", "9714", "9715", "9716"],
     "Noord": ["9721", "9722", "9723"],
     "West": ["9724", "9725", "9726", "9727"],
-    "Zuid": ["9728", "9731", "9732", "9733"],
+    "Zuid": ["9731", "9732", "9739", "9740"],  # as in data/gebieden.yaml
 }
 VOORNAMEN = ["Anna", "Sanne", "Fatima", "Lotte", "Emma", "Noor", "Daan", "Jeroen", "Mohamed", "Sven", "Bram",
              "Kees", "Ingrid", "Marloes", "Pieter", "Joost", "Yara", "Wietske", "Henk", "Rik", "Lisa", "Tom"]
@@ -45,6 +45,21 @@ BANKEN = ["ABNA", "RABO", "INGB", "SNSB", "TRIO", "ASNB"]
 
 # trajectories started per year (DOMAIN.md targets, a little above)
 PER_JAAR = {"intensief_begeleiden": 240, "ww_preventie": 110, "premie_op_werk": 110, "jobcoaching_nazorg": 55}
+# P7: six more instruments (vouchers at their yearly cap; fewer jongeren than the 250 target keeps the demo fast)
+PER_JAAR.update({"jobhunting": 55, "vouchers": 50, "jongeren_in_beeld": 120, "basisbaan": 14,
+                 "parttime_naar_fulltime": 100, "activeren_27plus": 60})
+# P8: businesscases (a one-off payment to a supplier) and clients of the central specialist teams
+PER_JAAR["businesscase"] = 25
+BUSINESSCASES = [  # (obstacle, supplier, amount range in euros): plausible, not measured
+    ("auto om een vroege dienst buiten de stad te halen", "Autobedrijf Noord B.V.", (600, 1500)),
+    ("rijlessen en examen: rijbewijs is een eis van de werkgever", "Rijschool Stad en Ommeland", (1200, 2200)),
+    ("e-bike naar een bedrijventerrein zonder OV", "Fietsenmaker De Wielewaal", (900, 1800)),
+    ("werkkleding en veiligheidsschoenen (VCA)", "Werkkleding Groningen", (150, 400)),
+    ("kinderopvang in de eerste maand voordat de toeslag loopt", "Kinderopvang Het Hummelhuis", (400, 900)),
+]
+CENTRALE_CLIENTEN = 4  # per central target group (inburgeraar, ex_gedetineerde, doelgroepregister)
+WERKGEVERS = ["Bakkerij Jansen BV", "Zorggroep Noord", "Installatiebedrijf Smit", "Groen en Wijk BV",
+              "Logistiek Centrum Zuid", "Schoonmaakbedrijf De Boer"]
 
 # how coaches record outcomes (weights); plausible, not measured
 UITKOMSTEN = {
@@ -56,6 +71,24 @@ UITKOMSTEN = {
     ("intensief_begeleiden", "nacontrole"): {"behouden": 80, "teruggevallen": 20},
     ("premie_op_werk", "controle_werk"): {"werk_behouden": 55, "werk_beeindigd": 45},
     ("jobcoaching_nazorg", "evaluatie"): {"duurzaam_aan_het_werk": 75, "uitgevallen": 25},
+    ("businesscase", "evaluatie"): {"aan_het_werk": 70, "niet_aan_het_werk": 30},
+    ("jobhunting", "eindgesprek"): {"betaald_werk": 40, "ander_perspectief": 30, "geen_werk": 30},
+    ("vouchers", "controle_vervolg"): {"loopt_nog": 80, "beeindigd": 20},
+    ("jongeren_in_beeld", "aanbod"): {"school": 30, "werk": 25, "ondersteuning": 35, "geen_aanbod_nodig": 10},
+    ("basisbaan", "eindevaluatie"): {"regulier_werk": 20, "basisbaan_voortgezet": 60, "terug_naar_bijstand": 20},
+    ("parttime_naar_fulltime", "evaluatie"): {"meer_uren": 50, "geen_verandering": 50},
+    ("parttime_naar_fulltime", "nacontrole"): {"duurzaam_uitgestroomd": 85, "herinstroom": 15},
+    ("activeren_27plus", "evaluatie"): {"werk_gevonden": 30, "aanvraag_ingetrokken": 15, "bijstand_met_plan": 55},
+}
+
+# events a coach records after finishing a task: (instrument, task) -> (event, chance, event date in days from today)
+GEBEURTENISSEN = {
+    ("jobcoaching_nazorg", "kennismaking"): ("werk_beeindigd", 0.12, (20, 90)),
+    ("jobhunting", "werkgevers_benaderen"): ("baan_gevonden", 0.10, (0, 0)),
+    ("vouchers", "contact_werkgever"): ("vervolgcontract", 0.60, (150, 200)),
+    ("jongeren_in_beeld", "benaderingspoging"): ("bereikt", 0.45, (0, 0)),
+    ("jongeren_in_beeld", "kennismaking"): ("weigert", 0.10, (0, 0)),
+    ("parttime_naar_fulltime", "coaching"): ("uitgestroomd", 0.06, (0, 0)),
 }
 
 
@@ -119,7 +152,35 @@ def _make_caseload(eng: Engine, rng: random.Random, n: int, today: date) -> tupl
     return [r for r in rows if r["bijstand_sinds"] is not None], [r for r in rows if r["bijstand_sinds"] is None]
 
 
+def _centrale_clienten(eng: Engine, rng: random.Random, today: date) -> list[dict]:
+    """A few clients of each central target group: their team follows from the doelgroep (gebieden.yaml)."""
+    from .gebieden import centrale_doelgroepen
+
+    out = []
+    for doelgroep, team in centrale_doelgroepen().items():
+        for i in range(CENTRALE_CLIENTEN):
+            row = {"naam": f"{rng.choice(VOORNAMEN)} {rng.choice(ACHTERNAMEN)}",
+                   "geboortedatum": today - timedelta(days=rng.randint(20, 55) * 365),
+                   "bijstand_sinds": today - relativedelta(months=rng.randint(4, 60)),
+                   "postcode": rng.choice(sum(GEBIEDEN.values(), [])) + "AB",
+                   "coach": f"coach.{team.lower()}.1"}
+            bsn = synthetisch(rng)
+            try:
+                row["id"] = eng.add_client(bsn, doelgroep=doelgroep, **row)
+            except OngeldigeInvoer:  # a BSN already in the caseload: skip this one
+                continue
+            out.append(row)
+    return out
+
+
 def _facts_for(instrument: str, client: dict, day: date, rng: random.Random) -> dict:
+    if instrument == "businesscase":
+        obstakel, leverancier, (lo, hi) = rng.choice(BUSINESSCASES)
+        iban = IBAN.generate("NL", bank_code=rng.choice(BANKEN), account_code=str(rng.randrange(10**9, 10**10)))
+        return {"bedrag": f"{rng.randrange(lo, hi, 25)}.00", "omschrijving": obstakel, "leverancier_naam": leverancier,
+                "leverancier_iban": str(iban),
+                "motivering": f"Zonder {obstakel.split(':')[0]} kan de inwoner de baan niet aannemen; de eenmalige "
+                              "kosten zijn lager dan enkele maanden bijstand."}
     if instrument == "intensief_begeleiden":
         return {"variant": rng.choice(["richting_werk", "ter_ontwikkeling"])}
     if instrument == "ww_preventie":
@@ -129,6 +190,23 @@ def _facts_for(instrument: str, client: dict, day: date, rng: random.Random) -> 
         return {"werk_start": (day + timedelta(days=rng.randint(0, 14))).isoformat(),
                 "uren_per_week": str(rng.choice([16, 20, 24, 28, 32, 36, 38])),
                 "contract_maanden": rng.choice([6, 7, 12, 12, 24]), "lks_indicatie": False}
+    if instrument == "jobhunting":
+        return {"reguliere_route_geprobeerd": True}
+    if instrument == "vouchers":
+        start = day + timedelta(days=rng.randint(0, 14))
+        iban = IBAN.generate("NL", bank_code=rng.choice(BANKEN), account_code=str(rng.randrange(10**9, 10**10)))
+        return {"werkgever_naam": rng.choice(WERKGEVERS), "werkgever_iban": str(iban), "werk_start": start.isoformat(),
+                "contract_eind": (start + relativedelta(months=rng.choice([6, 7, 12]))).isoformat(),
+                "uren_per_week": str(rng.choice([20, 24, 32, 36])), "cofinanciering": True}
+    if instrument == "jongeren_in_beeld":
+        return {"heeft_werk": False, "heeft_uitkering": False, "volgt_onderwijs": False}
+    if instrument == "basisbaan":
+        return {"werk_start": (day + timedelta(days=rng.randint(7, 28))).isoformat(), "regulier_werk_niet_gelukt": True,
+                "werk_additioneel": True}
+    if instrument == "parttime_naar_fulltime":
+        return {"uren_per_week": str(rng.choice([8, 12, 16, 20, 24]))}
+    if instrument == "activeren_27plus":
+        return {"aanvraagdatum": (day - timedelta(days=rng.randint(0, 10))).isoformat()}
     return {"werk_start": (day - timedelta(days=rng.randint(0, 20))).isoformat()}
 
 
@@ -145,6 +223,8 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
     url = f"sqlite:///{db}"
     eng = Engine.open(url, clock=clock, settings=load_settings(database_url=url))
     bijstand, ww = _make_caseload(eng, rng, clienten, begin)
+    bijstand += _centrale_clienten(eng, random.Random(seed + 8), begin)
+    jong = [c for c in bijstand + ww if 23 <= relativedelta(begin, c["geboortedatum"]).years <= 26] or bijstand
     summary = DemoSummary(db, begin, today, clienten)
 
     days = _working_days(begin, today)
@@ -159,6 +239,7 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
     outage_end = outage_start + timedelta(days=4)
     summary.storing = (outage_start, outage_end)
     in_trajectory: set[int] = set()
+    recorded: set[tuple[int, str]] = set()
 
     def at(d: date, hour: int) -> datetime:
         return datetime.combine(d, time(hour, 0), tzinfo=TZ)
@@ -183,7 +264,7 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
             if d.weekday() < 5:
                 clock.set(at(d, 9))
                 for instrument in plan.get(d, ()):
-                    pool = ww if instrument == "ww_preventie" else bijstand
+                    pool = ww if instrument == "ww_preventie" else jong if instrument == "jongeren_in_beeld" else bijstand
                     for _ in range(20):
                         client = rng.choice(pool)
                         if client["id"] not in in_trajectory:
@@ -195,7 +276,7 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
                     except NietToegelaten:
                         summary.geweigerd[instrument] += 1
                 sweep(at(d, 9))
-                _coaches_work(eng, clock, rng, d, at, sweep)
+                _coaches_work(eng, clock, rng, d, at, sweep, recorded)
             sweep(at(d, 17))
             d += timedelta(days=1)
             progress.advance(task)
@@ -206,8 +287,11 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
     return summary
 
 
-def _coaches_work(eng: Engine, clock: FixedClock, rng: random.Random, d: date, at, sweep) -> None:
-    """Coaches finish most tasks on or before their due day; some run late."""
+def _coaches_work(eng: Engine, clock: FixedClock, rng: random.Random, d: date, at, sweep,
+                  recorded: set | None = None) -> None:
+    """Coaches finish most tasks on or before their due day; some run late. ``recorded`` remembers the
+    (trajectory, event) pairs recorded so far, so an event is recorded once per trajectory."""
+    recorded = set() if recorded is None else recorded
     end_of_day = at(d, 17)
     instrument_of: dict[int, str] = {}
     tasks = eng.open_tasks()
@@ -232,9 +316,14 @@ def _coaches_work(eng: Engine, clock: FixedClock, rng: random.Random, d: date, a
                 eng.complete_task(t.id, actor=t.toegewezen_aan or "coach", uitkomst=uitkomst)
             except OngeldigeToestand:  # the trajectory ended earlier today: its open tasks lapsed
                 continue
-            if instrument_of[t.traject_id] == "jobcoaching_nazorg" and t.stap == "kennismaking" and rng.random() < 0.12:
-                eng.record_event(t.traject_id, "werk_beeindigd", actor=t.toegewezen_aan or "coach",
-                                 datum=d + timedelta(days=rng.randint(20, 90)))
+            event = GEBEURTENISSEN.get((instrument_of[t.traject_id], t.stap))
+            if event and rng.random() < event[1] and (t.traject_id, event[0]) not in recorded:
+                recorded.add((t.traject_id, event[0]))
+                try:
+                    eng.record_event(t.traject_id, event[0], actor=t.toegewezen_aan or "coach",
+                                     datum=d + timedelta(days=rng.randint(*event[2])))
+                except OngeldigeToestand:  # the trajectory ended meanwhile
+                    pass
         sweep(at(d, hour))
 
 

@@ -5,7 +5,8 @@ Prefect flows, the embedded scheduler, the CLI and the web pages all call these 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import zlib
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -15,19 +16,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import runner
+from . import logboek, runner
 from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
 from .db import is_postgres, make_engine, migrate, reader
 from .definitie import INSTRUMENTEN_DIR, FeitType
 from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
+from .gebieden import normaliseer_doelgroep, normaliseer_postcode, team_voor
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
-from .planner import PlanContext, anchor_date, as_date
+from .planner import PlanContext, anchor_date, as_date, shifted
 from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
-from .tijd import Clock, FixedClock, Offset, SystemClock, WerkdagKalender, local_date
+from .tijd import Clock, FixedClock, SystemClock, WerkdagKalender, local_date
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)
@@ -94,16 +96,23 @@ class Engine:
 
     def add_client(self, bsn: str, *, naam: str = "", geboortedatum: date | None = None, postcode: str = "",
                    gebied: str = "", coach: str = "", bijstand_sinds: date | None = None,
-                   iban: str | None = None, conn=None) -> int:
+                   iban: str | None = None, doelgroep: str | None = None, conn=None) -> int:
+        """Add a client. Without a ``gebied`` the team follows from the postcode or the central target group
+        (``gebieden.team_voor``; a postcode outside the municipality is refused, naming the field); a
+        ``gebied`` given explicitly (an import, a test) is kept. The API checks that the two agree."""
         bsn = valideer_bsn(bsn)
         if iban:
             iban = valideer_iban(iban)
+        postcode = normaliseer_postcode(postcode) if postcode else ""
+        doelgroep = normaliseer_doelgroep(doelgroep)
+        if not gebied and (postcode or doelgroep):
+            gebied = team_voor(postcode, doelgroep)
         with self.transaction(conn) as conn:
             if conn.execute(sa.select(C.c.id).where(C.c.bsn == bsn)).first():
                 raise OngeldigeInvoer("bsn", "er bestaat al een cliënt met dit BSN")
             return conn.execute(C.insert().values(
                 bsn=bsn, naam=naam, geboortedatum=geboortedatum, postcode=postcode, gebied=gebied, coach=coach,
-                bijstand_sinds=bijstand_sinds, iban=iban, aangemaakt_op=self.clock.now(),
+                doelgroep=doelgroep or None, bijstand_sinds=bijstand_sinds, iban=iban, aangemaakt_op=self.clock.now(),
             )).inserted_primary_key[0]
 
     def _client(self, conn, client_id: int):
@@ -127,6 +136,10 @@ class Engine:
         for name, spec in declared.items():
             if spec.verplicht and out.get(name) is None:
                 raise OngeldigeInvoer(f"feit {name}", f"verplicht voor {compiled.definitie.instrument} ({spec.omschrijving})")
+        for st in compiled.definitie.stappen:  # a payee's account (ontvanger: werkgever) is checked at start
+            if st.ontvanger and out.get(f"{st.ontvanger}_iban"):
+                name = f"{st.ontvanger}_iban"
+                out[name] = valideer_iban(out[name], f"feit {name}")
         return out
 
     def rule_facts(self, client_row, feiten: dict[str, Any]) -> dict[str, Any]:
@@ -142,9 +155,29 @@ class Engine:
             client = self._client(conn, client_id)
         return self._decide_toegang(compiled, client, typed, peildatum or local_date(self.clock.now()))
 
-    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date):
+    def engine_feiten(self, compiled: Compiled, peildatum: date, conn=None, in_batch: int = 0) -> dict[str, Any]:
+        """Facts only the engine knows, given to an eligibility rule that declares them:
+        ``gestart_dit_jaar`` = trajectories of this instrument already started in the calendar year of
+        ``peildatum`` (plus ``in_batch`` accepted earlier in the same ``start_many``), for a yearly capacity.
+        Inside a start on PostgreSQL an advisory lock per instrument serialises concurrent starts."""
+        names = getattr(self.rules, "fact_names", None)
+        regel = compiled.definitie.regel
+        if names is None or not self.rules.known(regel) or "gestart_dit_jaar" not in names(regel):
+            return {}
+        instrument = compiled.definitie.instrument
+        year = (date(peildatum.year, 1, 1), date(peildatum.year, 12, 31))
+        with (self.db.connect() if conn is None else nullcontext(conn)) as c:
+            if conn is not None and self.is_postgres:
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"gestart:{instrument}".encode())})
+            n = c.execute(sa.select(sa.func.count()).select_from(T).where(
+                T.c.instrument == instrument, T.c.start_datum.between(*year))).scalar_one()
+        return {"gestart_dit_jaar": n + in_batch}
+
+    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, conn=None, in_batch: int = 0):
         try:
-            return self.rules.decide(compiled.definitie.regel, self.rule_facts(client, typed), peildatum)
+            facts = self.rule_facts(client, typed)
+            facts.update(self.engine_feiten(compiled, peildatum, conn, in_batch))
+            return self.rules.decide(compiled.definitie.regel, facts, peildatum)
         except ValueError as exc:  # bad or missing facts for the rule
             veld = getattr(exc, "veld", "feiten")
             raise OngeldigeInvoer(f"feit {veld}" if veld != "feiten" else veld, str(getattr(exc, "reden", exc))) from None
@@ -203,7 +236,7 @@ class Engine:
                     results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
                     continue
                 try:
-                    besluit = self._decide_toegang(compiled, client, facts, today)
+                    besluit = self._decide_toegang(compiled, client, facts, today, conn, len(todo))
                 except OngeldigeInvoer as exc:
                     results[i] = exc
                     continue
@@ -260,7 +293,7 @@ class Engine:
         anchor = today if defn.begin.anchor == "start" else as_date(facts.get(defn.begin.anchor.split(":", 1)[1]))
         if anchor is None:
             return today
-        start = Offset.parse(defn.begin.offset).apply(anchor, self.plan_context.kalender)
+        start = shifted(defn.begin.offset, anchor, self.plan_context.kalender)
         return max(start, today) if defn.begin.niet_eerder_dan_vandaag else start
 
     # ------------------------------------------------------------------ events, tasks, end
@@ -272,6 +305,7 @@ class Engine:
         row = conn.execute(q).first()
         if row is None:
             raise NietGevonden(f"traject {traject_id} bestaat niet")
+        logboek.noteer([row.client_id], f"instrument:{row.instrument}")  # Logboek Dataverwerkingen (if one runs)
         return row
 
     def record_event(self, traject_id: int, event: str, *, actor: str, datum: date | None = None,
@@ -407,7 +441,9 @@ class Engine:
     # ------------------------------------------------------------------ sweep and reading
 
     def sweep(self, now: datetime | None = None, **kwargs) -> SweepResult:
-        return runner.fire_due(self, now, **kwargs)
+        # Logboek Dataverwerkingen: afterwards one record per client and instrument it fired steps of
+        with logboek.systeemtaak(self, runner.SWEEP_ACTOR, naam="sweep: stappen uitvoeren", component="sweep"):
+            return runner.fire_due(self, now, **kwargs)
 
     def timeline(self, traject_id: int) -> dict[str, Any]:
         with self.db.connect() as conn:

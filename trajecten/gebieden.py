@@ -1,4 +1,5 @@
-"""Postcode -> area team (gebiedsteam), from the data file ``data/gebieden.yaml``."""
+"""Postcode -> area team (gebiedsteam), from the data file ``data/gebieden.yaml``; target groups that stay
+with a central specialist team (inburgeraars, ex-gedetineerden, doelgroepregister) go to that team."""
 
 from __future__ import annotations
 
@@ -44,3 +45,40 @@ def gebied_voor(postcode: str, path: Path = DATA) -> str:
         if lo <= n <= hi:
             return team
     raise OngeldigeInvoer("postcode", f"{pc[:4]} ligt buiten de gemeente {gemeente}".strip())
+
+
+@lru_cache(maxsize=4)
+def centrale_doelgroepen(path: Path = DATA) -> dict[str, str]:
+    """doelgroep -> central specialist team (the team name is the client's ``gebied``)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return dict(data.get("centrale_doelgroepen") or {})
+
+
+def gebiedsteams(path: Path = DATA) -> tuple[str, ...]:
+    """Every team a client can belong to: the area teams, then the central specialist teams."""
+    areas = sorted({team for _, _, team in _ranges(path)[1]})
+    return tuple(areas) + tuple(sorted(set(centrale_doelgroepen(path).values())))
+
+
+def normaliseer_doelgroep(doelgroep: str | None, path: Path = DATA) -> str | None:
+    """A known central target group, or None for none; anything else is refused naming the field."""
+    d = (doelgroep or "").strip().lower()
+    if not d:
+        return None
+    groepen = centrale_doelgroepen(path)
+    if d not in groepen:
+        raise OngeldigeInvoer("doelgroep", f"onbekend: {d[:40]!r}; kies een van {', '.join(sorted(groepen))} "
+                                           "(of laat leeg voor het gebiedsteam)")
+    return d
+
+
+def team_voor(postcode: str | None, doelgroep: str | None = None, path: Path = DATA) -> str:
+    """The team of a client: the central specialist team of their target group, else the area team of
+    their postcode. A postcode is always checked (outside the municipality: refused, naming the field)."""
+    d = normaliseer_doelgroep(doelgroep, path)
+    gebied = gebied_voor(postcode, path) if postcode else None
+    if d is not None:
+        return centrale_doelgroepen(path)[d]
+    if gebied is None:
+        raise OngeldigeInvoer("postcode", "verplicht om het gebiedsteam te bepalen (of een centrale doelgroep)")
+    return gebied

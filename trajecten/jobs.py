@@ -15,16 +15,42 @@ from dateutil.relativedelta import relativedelta
 
 from .engine import Engine
 from .monitoring import maandcijfers
+from .ontwikkeling import bijwerken_uit_trajecten
 from .signalen import signaleer
 from .tijd import local_date
 
 
 def sweep(engine: Engine, budget_s: float | None = None, batch_size: int | None = None) -> dict:
-    return engine.sweep(budget_s=budget_s, batch_size=batch_size).as_dict()
+    out = engine.sweep(budget_s=budget_s, batch_size=batch_size).as_dict()
+    # what finished trajectories mean for ontwikkelplan and ontwikkelladder (idempotent)
+    from .logboek import systeemtaak
+    from .ontwikkeling import SYSTEEM
+
+    with systeemtaak(engine, SYSTEEM, naam="ontwikkelplan en ladder bijwerken", component="sweep"):
+        out["ontwikkeling"] = bijwerken_uit_trajecten(engine).as_dict()
+    return out
+
+
+def kansen_in_kaart(engine: Engine) -> dict:
+    """Start Kansen in Kaart for every eligible bijstand client, end it where another trajectory began."""
+    from .kansen import bijwerken
+
+    return bijwerken(engine)
 
 
 def signalen(engine: Engine) -> dict:
-    return signaleer(engine).as_dict()
+    from .logboek import systeemtaak
+    from .signalen import ACTOR
+
+    with systeemtaak(engine, ACTOR, naam="signalen: escalaties en herinneringen", component="signalen"):
+        return signaleer(engine).as_dict()
+
+
+def anonimiseren(engine: Engine) -> dict:
+    """Daily: anonymise the clients whose trajectories ended longer ago than the retention period."""
+    from .anonimiseren import anonimiseer
+
+    return anonimiseer(engine).as_dict()
 
 
 def uitbetalingen_export(engine: Engine, map_: Path | str, door: str = "systeem:export") -> dict:
@@ -57,6 +83,13 @@ def maandrapportage(engine: Engine, jaar: int | None = None, maand: int | None =
         stem = folder / f"maandrapportage-{jaar}-{maand:02d}"
         stem.with_suffix(".json").write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
         stem.with_suffix(".csv").write_text(cijfers_csv(rows), encoding="utf-8")
+        # the report for policy staff: report.html (charts) and report.csv, herinstroom included
+        from .rapportage import schrijf
+
+        rapport = schrijf(engine, jaar, maand, folder / stem.name)
+        out["rapport"] = stem.name
+        out["herinstroom"] = {f"{h.maanden}m": {"uitgestroomd": h.uitgestroomd, "terug": h.terug}
+                              for h in rapport.herinstroom}
     return out
 
 

@@ -65,6 +65,10 @@ JOBS: dict[str, JobSpec] = {
     "uitbetalingen_export": JobSpec(
         lambda e: jobs.uitbetalingen_export(e, Path(e.settings.export_map) / "betalingen"),
         lambda e: CronTrigger.from_crontab(e.settings.schema_export, timezone=TZ)),
+    "kansen_in_kaart": JobSpec(jobs.kansen_in_kaart,
+                               lambda e: CronTrigger.from_crontab(e.settings.schema_kansen_in_kaart, timezone=TZ)),
+    "anonimiseren": JobSpec(jobs.anonimiseren,
+                            lambda e: CronTrigger.from_crontab(e.settings.schema_anonimiseer, timezone=TZ)),
     "maandrapportage": JobSpec(
         lambda e: jobs.maandrapportage(e, map_=Path(e.settings.export_map) / "rapportage"),
         lambda e: CronTrigger.from_crontab(e.settings.schema_rapportage, timezone=TZ)),

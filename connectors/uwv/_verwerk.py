@@ -16,6 +16,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
+from trajecten import logboek
 from trajecten.engine import StartVerzoek
 from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
@@ -66,7 +67,7 @@ class Samenvatting:
         return out
 
 
-def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 2000) -> Samenvatting:
+def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 5000) -> Samenvatting:
     """Process (line number, dict | FeedParseFout, raw line) items, ``chunk`` records per transaction."""
     s = Samenvatting(bron)
     now = engine.clock.now()
@@ -171,6 +172,11 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
         for h in handovers:
             s.geaccepteerd += 1
             setattr(s, h["uitkomst"], getattr(s, h["uitkomst"]) + 1)
+    # Logboek Dataverwerkingen: every received person (the handover), and the trajectories started for them
+    started = {h["client_id"] for h in handovers if h["traject_id"] is not None}
+    logboek.verwerkt(engine, [(r.bsn, "uwv_feed") for _, _, r, _ in todo]
+                     + [(r.bsn, "instrument:ww_preventie") for _, _, r, _ in to_start if client_of[r.bsn] in started],
+                     actor, naam=f"UWV-overdracht verwerken ({bron})", component="uwv-feed", conn=conn)
 
 
 def _handover(r: UwvRecord, cid: int, bron: str, now, uitkomst: str, traject_id: int | None = None) -> dict:

@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 WACHTWOORD = "browser-wachtwoord"
 GEBRUIKERS = {  # gebruikersnaam: (rol, gebied, naam)
     "coach.oost.1": ("coach", "Oost", "Coach Oost 1"),
+    "coach.oost.2": ("coach", "Oost", "Coach Oost 2"),  # the caseload tests move clients to this coach
     "teamleider.oost": ("teamleider", "Oost", "Teamleider Oost"),
     "teamleider": ("teamleider", None, "Teamleider (alle gebieden)"),
     "financien": ("financien", None, "Financiën"),

@@ -31,6 +31,18 @@ def test_regelnamen():
         "jobcoaching_nazorg.toegang",
         "herinnering.geen_contact",
         "escalatie.taak_te_laat",
+        "kansen_in_kaart.toegang",
+        # P7: six more instruments
+        "jobhunting.toegang",
+        "vouchers",
+        "vouchers.toegang",
+        "jongeren_in_beeld.toegang",
+        "basisbaan.toegang",
+        "parttime_naar_fulltime.toegang",
+        "activeren_27plus.toegang",
+        # P8: the businesscase
+        "businesscase",
+        "businesscase.toegang",
     }
 
 

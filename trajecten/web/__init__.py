@@ -1,6 +1,7 @@
 """The backoffice web application: server-rendered pages and the REST API, one FastAPI app.
 
-Start reading at ``_toegang.py`` (who may do what: ``ROUTE_ROLES``), then ``_api.py`` and ``_pages.py``.
+Start reading at ``_toegang.py`` (who may do what: ``ROUTE_ROLES``), then ``_api.py`` and ``_pages.py``;
+``_verwerkingen.py`` maps each route to its processing activity (Logboek Dataverwerkingen, ``VERWERKINGEN``).
 """
 
 from ._app import alle_routes, create_app, openapi, routes_zonder_regel, write_openapi

@@ -9,13 +9,17 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .. import logboek
 from .. import uitbetalingen as betalingen
 from ..fouten import NietToegelaten, OngeldigeInvoer
-from ..gebieden import gebied_voor, normaliseer_postcode
+from ..gebieden import normaliseer_postcode, team_voor
 from ..jobs import cijfers_csv
 from ..koppelingen import uwv_feed
 from ..models import UitbetalingStatus
 from ..monitoring import maandcijfers
+from ..tijd import TZ
+from .. import ladder as ontwikkelladder
+from .. import ontwikkelplan
 from . import _data as data
 from ._auth import huidige_gebruiker, maak_gebruiker, maak_token
 from ._toegang import COACH, TEAMLEIDER, Gebruiker, mag_overrulen
@@ -60,7 +64,10 @@ class NieuweClient(Invoer):
     naam: Tekst(200) = ""
     geboortedatum: Datum | None = None
     postcode: Tekst(7) = ""
-    gebied: Tekst(50) = Field(default="", description="gebiedsteam; leeg: uit de postcode, of uw eigen gebied")
+    gebied: Tekst(50) = Field(default="", description="gebiedsteam; leeg: uit de postcode (of de centrale "
+                                                       "doelgroep), anders uw eigen gebied")
+    doelgroep: Tekst(50) | None = Field(default=None, description="centrale doelgroep (inburgeraar, ex_gedetineerde, "
+                                                                  "doelgroepregister): het specialistische team")
     coach: Tekst(100) = ""
     bijstand_sinds: Datum | None = None
     iban: Tekst(34) | None = None
@@ -78,6 +85,31 @@ class ToegangVraag(Invoer):
 
 class StartVraag(ToegangVraag):
     overrule_reden: Tekst(500) | None = Field(default=None, description="alleen teamleider/beheerder; verplicht bij overrulen")
+    planstap: Tekst(20, 1) | None = Field(default=None, description="start vanuit deze stap van het ontwikkelplan (bv. s2)")
+
+
+class PlanStapInvoer(Invoer):
+    id: Tekst(20, 1) | None = Field(default=None, description="bestaande stap (leeg: nieuwe stap)")
+    omschrijving: Tekst(300, 1)
+    datum: Datum | None = Field(default=None, description="afgesproken datum")
+    instrument: Tekst(50, 1) | None = Field(default=None, description="instrument waarmee de stap een traject kan starten")
+    status: Literal["open", "gestart", "afgerond"] | None = None
+
+
+class PlanInvoer(Invoer):
+    doelen: Annotated[list[Tekst(500)], Field(max_length=20)] = Field(default_factory=list)
+    afspraken_client: Annotated[list[Tekst(500)], Field(max_length=20)] = Field(default_factory=list)
+    afspraken_coach: Annotated[list[Tekst(500)], Field(max_length=20)] = Field(default_factory=list)
+    stappen: Annotated[list[PlanStapInvoer], Field(max_length=30)] = Field(default_factory=list)
+    reden: Tekst(500) = Field(description="waarom het plan wijzigt (verplicht; staat in de versiegeschiedenis)")
+    versie: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(
+        default=None, description="de versie waarop de wijziging is gebaseerd (0: nog geen plan); anders 409")
+
+
+class TredeInvoer(Invoer):
+    trede: Annotated[int, Field(ge=1, le=100)]
+    datum: Datum | None = Field(default=None, description="datum van de vaststelling (standaard vandaag)")
+    toelichting: Tekst(500) = ""
 
 
 class GebeurtenisInvoer(Invoer):
@@ -162,11 +194,10 @@ def client_toevoegen(request: Request, g: Wie, body: NieuweClient):
     eng = _engine(request)
     postcode = normaliseer_postcode(body.postcode) if body.postcode else ""
     gebied = body.gebied.strip()
-    if not gebied and postcode:
-        try:
-            gebied = gebied_voor(postcode)
-        except OngeldigeInvoer:
-            gebied = ""
+    if postcode or body.doelgroep:  # the team follows from them; outside the municipality: refused
+        gebied = team_voor(postcode, body.doelgroep)
+        if body.gebied.strip() and body.gebied.strip() != gebied:
+            raise OngeldigeInvoer("gebied", f"{body.gebied.strip()!r} klopt niet: de cliënt hoort bij team {gebied}")
     if not gebied:
         gebied = g.gebied or ""
     if not gebied:
@@ -175,7 +206,7 @@ def client_toevoegen(request: Request, g: Wie, body: NieuweClient):
         raise HTTPException(403, f"u kunt alleen cliënten van gebiedsteam {g.gebied} toevoegen")
     cid = eng.add_client(body.bsn, naam=body.naam, geboortedatum=body.geboortedatum, postcode=postcode,
                          gebied=gebied, coach=body.coach or (g.actor if g.rol == COACH else ""),
-                         bijstand_sinds=body.bijstand_sinds, iban=body.iban or None)
+                         bijstand_sinds=body.bijstand_sinds, iban=body.iban or None, doelgroep=body.doelgroep or None)
     return data.client(eng, g, cid)
 
 
@@ -189,6 +220,60 @@ def client_detail(request: Request, g: Wie, client_id: Id):
     return data.client(_engine(request), g, client_id)
 
 
+@router.get("/clients/{client_id}/verwerkingen",
+            summary="Inzageverzoek: de verwerkingen van de gegevens van deze cliënt (Logboek Dataverwerkingen)")
+def client_verwerkingen(request: Request, g: Wie, client_id: Id):
+    eng = _engine(request)
+    data.check_client(eng, g, client_id)
+    return {"client_id": client_id, "verwerkingen": [
+        {**r, "start_tijd": r["start_tijd"].astimezone(TZ).isoformat(timespec="seconds"),
+         "eind_tijd": r["eind_tijd"].astimezone(TZ).isoformat(timespec="seconds")}
+        for r in logboek.inzage(eng, client_id=client_id)]}
+
+
+# --------------------------------------------------------------------------- ontwikkelplan and ontwikkelladder
+
+
+def _plan(eng, g: Gebruiker, client_id: int) -> dict:
+    c = data.client_kort(eng, g, client_id)
+    return {**ontwikkelplan.plan(eng, client_id), "eigenaar": {"client_id": c["id"], "naam": c["naam"]},
+            "coach": c["coach"]}
+
+
+@router.get("/clients/{client_id}/ontwikkelplan",
+            summary="Het ontwikkelplan van de cliënt (huidige versie) met alle versies: wie, wanneer, waarom")
+def plan_lezen(request: Request, g: Wie, client_id: Id):
+    return _plan(_engine(request), g, client_id)
+
+
+@router.post("/clients/{client_id}/ontwikkelplan", status_code=201,
+             summary="Nieuwe versie van het ontwikkelplan (reden verplicht; 409 als het intussen gewijzigd is)")
+def plan_wijzigen(request: Request, g: Wie, client_id: Id, body: PlanInvoer):
+    eng = _engine(request)
+    data.check_client(eng, g, client_id)
+    invoer = body.model_dump(mode="json", exclude={"reden", "versie"})
+    ontwikkelplan.opslaan(eng, client_id, invoer, door=g.actor, reden=body.reden, basis_versie=body.versie)
+    return _plan(eng, g, client_id)
+
+
+@router.get("/clients/{client_id}/ontwikkelladder",
+            summary="De ontwikkelladder: de treden, de huidige trede en de geschiedenis met datum en beoordelaar")
+def ladder_lezen(request: Request, g: Wie, client_id: Id):
+    eng = _engine(request)
+    data.check_client(eng, g, client_id)
+    return ontwikkelladder.geschiedenis(eng, client_id)
+
+
+@router.post("/clients/{client_id}/ontwikkelladder", status_code=201,
+             summary="Trede vastleggen (datum niet in de toekomst; u bent de beoordelaar)")
+def ladder_vastleggen(request: Request, g: Wie, client_id: Id, body: TredeInvoer):
+    eng = _engine(request)
+    data.check_client(eng, g, client_id)
+    ontwikkelladder.trede_vastleggen(eng, client_id, body.trede, door=g.actor, datum=body.datum,
+                                     toelichting=body.toelichting)
+    return ontwikkelladder.geschiedenis(eng, client_id)
+
+
 # --------------------------------------------------------------------------- trajectories
 
 
@@ -197,6 +282,7 @@ def toegang(request: Request, g: Wie, body: ToegangVraag):
     eng = _engine(request)
     data.check_client(eng, g, body.client_id)
     data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+    logboek.noteer([body.client_id], f"instrument:{body.instrument}")
     b = eng.toegang(body.instrument, body.client_id, body.feiten)
     return {**_besluit(b), "mag_overrulen": mag_overrulen(g)}
 
@@ -206,9 +292,15 @@ def traject_start(request: Request, g: Wie, body: StartVraag):
     eng = _engine(request)
     data.check_client(eng, g, body.client_id)
     data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+    logboek.noteer([body.client_id], f"instrument:{body.instrument}")
     try:
-        res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
-                        overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g))
+        if body.planstap:  # from a step of the ontwikkelplan: the same start, and the link recorded
+            res = ontwikkelplan.start_traject(eng, body.client_id, body.planstap, body.instrument, body.feiten,
+                                              actor=g.actor, overrule_reden=body.overrule_reden,
+                                              mag_overrulen=mag_overrulen(g))
+        else:
+            res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
+                            overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g))
     except NietToegelaten as exc:
         if body.overrule_reden is not None and not mag_overrulen(g) and exc.besluit is not None:
             return JSONResponse({"detail": "alleen een teamleider (of beheerder) mag een weigering overrulen",
@@ -290,6 +382,7 @@ def afwijzen(request: Request, g: Wie, uitbetaling_id: Id, body: Afwijzing):
 @router.post("/uitbetalingen/export", summary="Alle goedgekeurde uitbetalingen als één SEPA-batch (pain.001)")
 def export(request: Request, g: Wie):
     res = betalingen.exporteer(_engine(request), door=g.actor)
+    logboek.noteer_uitbetalingen(_engine(request), res.batch_id, [i for i, _ in res.overgeslagen])
     return {"batch_id": res.batch_id, "bericht_id": res.bericht_id, "aantal": res.aantal,
             "totaal": f"{res.totaal:.2f}",
             "niet_geexporteerd": [{"uitbetaling_id": i, "reden": r} for i, r in res.overgeslagen],
@@ -305,6 +398,7 @@ def batch_lijst(request: Request, g: Wie, limit: Annotated[int, Query(ge=1, le=5
             response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 def batch_xml(request: Request, g: Wie, batch_id: Id):
     xml = betalingen.batch_xml(_engine(request), batch_id)
+    logboek.noteer_uitbetalingen(_engine(request), batch_id)
     return Response(xml, media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="betaalbatch-{batch_id}.xml"'})
 
@@ -368,7 +462,8 @@ def _periode(eng, jaar, maand) -> tuple[int, int]:
 def monitoring(request: Request, g: Wie, jaar: Jaar = None, maand: Maand = None):
     eng = _engine(request)
     j, m = _periode(eng, jaar, maand)
-    return {"jaar": j, "maand": m, "instrumenten": [x.as_dict() for x in maandcijfers(eng, j, m)]}
+    return {"jaar": j, "maand": m, "instrumenten": [x.as_dict() for x in maandcijfers(eng, j, m)],
+            "ontwikkelladder": ontwikkelladder.beweging_maand_en_jaar(eng, j, m)}
 
 
 @router.get("/monitoring.csv", summary="Maandcijfers als CSV (;-gescheiden)", response_class=Response,

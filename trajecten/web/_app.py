@@ -12,8 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import _api, _fouten, _pages
+from . import _api, _caseload, _fouten, _pages
 from ._toegang import PUBLIEK, ROUTE_ROLES
+from ._verwerkingen import LogboekMiddleware
 
 HIER = Path(__file__).resolve().parent
 SESSIE_COOKIE = "trajecten_sessie"
@@ -74,6 +75,7 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     app.state.templates.env.globals["maand_naam"] = _pages.MAANDEN
     app.include_router(_api.router)
     app.include_router(_pages.router)
+    _caseload.installeer(app)  # area teams: caseload, coach assignment, transfers
 
     @app.get("/gezond", include_in_schema=False)
     def gezond():
@@ -89,6 +91,7 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
         https_only = bool(settings and settings.cookie_secure)
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie=SESSIE_COOKIE, same_site="lax",
                        https_only=https_only, max_age=8 * 3600)
+    app.add_middleware(LogboekMiddleware)  # outermost: trace context and the Logboek Dataverwerkingen
     _met_beveiliging(app)
     missing = routes_zonder_regel(app)
     if missing:  # pragma: no cover - a developer forgot the access table

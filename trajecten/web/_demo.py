@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from ..demo import GEBIEDEN
+from ..gebieden import centrale_doelgroepen
 from ._auth import A, G, maak_gebruiker, maak_token, token_hash
 
 DEMO_WACHTWOORD = "demo-wachtwoord"  # demo only: printed at start
@@ -13,9 +14,11 @@ DEMO_TOKEN = "demo-uwv-feed-token"  # the demo feed push token (role koppeling)
 
 def _lijst() -> list[tuple[str, str, str | None, str]]:
     out = []
-    for g in GEBIEDEN:
-        out.append((f"coach.{g.lower()}.1", "coach", g, f"Coach {g} 1"))
-    for g in GEBIEDEN:
+    teams = list(GEBIEDEN) + sorted(set(centrale_doelgroepen().values()))  # area teams, then central teams
+    for g in teams:
+        for n in range(1, 4 if g in GEBIEDEN else 2):  # the demo caseload's coaches: 3 per area team
+            out.append((f"coach.{g.lower()}.{n}", "coach", g, f"Coach {g} {n}"))
+    for g in teams:
         out.append((f"teamleider.{g.lower()}", "teamleider", g, f"Teamleider {g}"))
     out += [("teamleider", "teamleider", None, "Teamleider (alle gebieden)"),
             ("financien", "financien", None, "Financiën"), ("beleid", "beleid", None, "Beleid"),

@@ -10,10 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from .. import logboek
 from .. import uitbetalingen as betalingen
 from ..fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from ..koppelingen import uwv_feed
 from ..monitoring import maandcijfers
+from .. import ladder as ontwikkelladder
+from .. import ontwikkelplan
 from . import _data as data
 from ._auth import controleer_wachtwoord, csrf_ok, csrf_token, huidige_gebruiker, log_in
 from ._svg import staafdiagram, voortgang
@@ -25,7 +28,8 @@ Wie = Annotated[Gebruiker, Depends(huidige_gebruiker)]
 router = APIRouter(dependencies=[Depends(huidige_gebruiker)], include_in_schema=False)
 
 NAV = [("/", "Mijn werklijst"), ("/clienten", "Cliënten"), ("/uitbetalingen", "Uitbetalingen"),
-       ("/quarantaine", "Quarantaine"), ("/monitoring", "Monitoring")]
+       ("/quarantaine", "Quarantaine"), ("/monitoring", "Monitoring"),
+       ("/caseload", "Caseload")]
 ROL_TEKST = {"coach": "coach", "teamleider": "teamleider", "financien": "financiën", "beleid": "beleid",
              "beheerder": "beheerder", "koppeling": "koppeling"}
 UITKOMST_TEKST = {"uitgevoerd": "uitgevoerd", "gepland": "gepland", "overgeslagen": "overgeslagen",
@@ -159,8 +163,137 @@ async def client_zoek(request: Request, g: Wie):
 
 @router.get("/clienten/{client_id}", response_class=HTMLResponse)
 def client(request: Request, g: Wie, client_id: Id):
-    c = data.client(request.app.state.engine, g, client_id)
-    return render(request, "client.html", c=c)
+    eng = request.app.state.engine
+    c = data.client(eng, g, client_id)
+    return render(request, "client.html", c=c, plan=ontwikkelplan.plan(eng, client_id),
+                  ladder=ontwikkelladder.geschiedenis(eng, client_id))
+
+
+# --------------------------------------------------------------------------- ontwikkelplan and ontwikkelladder
+
+NIEUWE_STAPPEN = 3  # empty step rows offered by the plan form
+
+
+def _planstap(eng, client_id: int, stap_id: str) -> dict:
+    s = ontwikkelplan.stap(ontwikkelplan.plan(eng, client_id)["inhoud"], stap_id)
+    if s is None:
+        raise OngeldigeInvoer("planstap", f"stap {stap_id} staat niet in het ontwikkelplan")
+    return s
+
+
+def _plan_formulier(plan: dict) -> dict:
+    i = plan["inhoud"]
+    return {"versie": plan["versie"] or 0, "doelen": "\n".join(i["doelen"]),
+            "afspraken_client": "\n".join(i["afspraken_client"]), "afspraken_coach": "\n".join(i["afspraken_coach"]),
+            "stappen": [dict(s) for s in i["stappen"]] + [{} for _ in range(NIEUWE_STAPPEN)], "reden": ""}
+
+
+def _plan_uit_formulier(form, huidig: dict) -> dict:
+    """The form's fields (stap_<n>_id/omschrijving/datum/instrument/status/weg) as plan input."""
+    bekend = {s["id"]: s for s in huidig["inhoud"]["stappen"]}
+    stappen = []
+    n = 0
+    while f"stap_{n}_omschrijving" in form and n < 100:
+        def veld(k, n=n):
+            return _tekst(form.get(f"stap_{n}_{k}") or "").strip()
+        sid = veld("id")[:20] or None
+        rij = {"id": sid, "omschrijving": veld("omschrijving")[:300], "datum": veld("datum")[:10] or None,
+               "instrument": veld("instrument")[:50] or None, "status": veld("status")[:10] or None,
+               "weg": bool(form.get(f"stap_{n}_weg"))}
+        if sid in bekend:  # what the form does not edit stays as it was
+            rij.update(traject_id=bekend[sid].get("traject_id"), uitkomst=bekend[sid].get("uitkomst"))
+            if not rij["status"]:
+                rij["status"] = bekend[sid]["status"]
+        if sid or rij["omschrijving"] or rij["datum"] or rij["instrument"]:
+            stappen.append(rij)
+        n += 1
+    return {"doelen": _tekst(form.get("doelen") or "")[:20000],
+            "afspraken_client": _tekst(form.get("afspraken_client") or "")[:20000],
+            "afspraken_coach": _tekst(form.get("afspraken_coach") or "")[:20000],
+            "stappen": stappen}
+
+
+def _plan_pagina(request: Request, g: Gebruiker, client_id: int, code: int = 200, formulier: dict | None = None,
+                 fout: str | None = None):
+    eng = request.app.state.engine
+    c = data.client_kort(eng, g, client_id)
+    plan = ontwikkelplan.plan(eng, client_id)
+    formulier = formulier or _plan_formulier(plan)
+    if len([s for s in formulier["stappen"] if not s.get("id")]) < NIEUWE_STAPPEN:
+        formulier["stappen"] += [{} for _ in range(NIEUWE_STAPPEN)]
+    return render(request, "ontwikkelplan.html", code=code, c=c, plan=plan, formulier=formulier, fout=fout,
+                  instrumenten=data.instrumenten(eng))
+
+
+@router.get("/clienten/{client_id}/ontwikkelplan", response_class=HTMLResponse)
+def plan_pagina(request: Request, g: Wie, client_id: Id):
+    return _plan_pagina(request, g, client_id)
+
+
+@router.post("/clienten/{client_id}/ontwikkelplan", response_class=HTMLResponse)
+async def plan_opslaan(request: Request, g: Wie, client_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    data.check_client(eng, g, client_id)
+    huidig = ontwikkelplan.plan(eng, client_id)
+    invoer = _plan_uit_formulier(form, huidig)
+    reden = _tekst(form.get("reden") or "")[:2000]
+    try:
+        basis = int(_tekst(form.get("versie") or "0"))
+    except ValueError:
+        basis = -1
+    try:
+        versie = ontwikkelplan.opslaan(
+            eng, client_id, {**invoer, "stappen": [{k: v for k, v in st.items() if k in ("id", "omschrijving", "datum",
+                                                                                          "instrument", "status")}
+                                                    for st in invoer["stappen"] if not st["weg"]]},
+            door=g.actor, reden=reden, basis_versie=basis)
+    except (OngeldigeInvoer, OngeldigeToestand) as exc:
+        formulier = {**invoer, "versie": basis, "reden": reden}
+        tekst = f"{exc.veld}: {exc.reden}" if isinstance(exc, OngeldigeInvoer) else str(exc)
+        return _plan_pagina(request, g, client_id, 422 if isinstance(exc, OngeldigeInvoer) else 409, formulier,
+                            f"Niet opgeslagen — {tekst}")
+    flash(request, f"Ontwikkelplan opgeslagen als versie {versie}.")
+    return terug(f"/clienten/{client_id}/ontwikkelplan")
+
+
+def _ladder_pagina(request: Request, g: Gebruiker, client_id: int, code: int = 200, waarden: dict | None = None,
+                   fout: str | None = None):
+    eng = request.app.state.engine
+    c = data.client_kort(eng, g, client_id)
+    lad = ontwikkelladder.geschiedenis(eng, client_id)
+    waarden = waarden or {"trede": lad["huidig"]["trede"] if lad["huidig"] else "",
+                          "datum": data.vandaag(eng).isoformat(), "toelichting": ""}
+    return render(request, "ontwikkelladder.html", code=code, c=c, lad=lad, waarden=waarden, fout=fout,
+                  vandaag=data.vandaag(eng).isoformat())
+
+
+@router.get("/clienten/{client_id}/ontwikkelladder", response_class=HTMLResponse)
+def ladder_pagina(request: Request, g: Wie, client_id: Id):
+    return _ladder_pagina(request, g, client_id)
+
+
+@router.post("/clienten/{client_id}/ontwikkelladder", response_class=HTMLResponse)
+async def ladder_vastleggen(request: Request, g: Wie, client_id: Id):
+    form = await request.form()
+    eng = request.app.state.engine
+    data.check_client(eng, g, client_id)
+    waarden = {k: _tekst(form.get(k) or "").strip()[:500] for k in ("trede", "datum", "toelichting")}
+    try:
+        try:
+            trede = int(waarden["trede"])
+        except ValueError:
+            raise OngeldigeInvoer("trede", "kies een trede") from None
+        try:
+            datum = data.controleer_datum(date.fromisoformat(waarden["datum"]), "datum") if waarden["datum"] else None
+        except ValueError as exc:
+            raise OngeldigeInvoer("datum", getattr(exc, "reden", None) or "datum JJJJ-MM-DD") from None
+        ontwikkelladder.trede_vastleggen(eng, client_id, trede, door=g.actor, datum=datum,
+                                         toelichting=waarden["toelichting"])
+    except OngeldigeInvoer as exc:
+        return _ladder_pagina(request, g, client_id, 422, waarden, f"Niet vastgelegd — {exc.veld}: {exc.reden}")
+    flash(request, f"Trede {trede} vastgelegd.")
+    return terug(f"/clienten/{client_id}/ontwikkelladder")
 
 
 # --------------------------------------------------------------------------- trajectories
@@ -175,23 +308,30 @@ def _feit_velden(compiled, waarden: dict) -> list[dict]:
 
 
 async def _nieuw(request: Request, g: Gebruiker, client_id: int | None, instrument: str | None,
-                 waarden: dict, actie: str | None = None, overrule_reden: str | None = None):
+                 waarden: dict, actie: str | None = None, overrule_reden: str | None = None,
+                 planstap: str | None = None):
     eng = request.app.state.engine
     c = data.client(eng, g, client_id) if client_id else None
+    stap = _planstap(eng, client_id, planstap) if c is not None and planstap else None
     instrumenten = data.instrumenten(eng)
     compiled = data.instrument(eng, instrument) if instrument else None
     besluit = fout = None
     status = 200
     if compiled is not None and c is not None and actie in ("controleer", "start"):
         feiten = {k: v for k, v in waarden.items() if v not in ("", None)}
+        logboek.noteer([c["id"]], f"instrument:{instrument}")
         try:
             data.controleer_feiten(compiled, feiten)
             if actie == "controleer":
                 besluit = eng.toegang(instrument, c["id"], feiten)
             else:
-                res = eng.start(instrument, c["id"], feiten, actor=g.actor,
-                                overrule_reden=overrule_reden if overrule_reden is not None else None,
-                                mag_overrulen=mag_overrulen(g))
+                if stap is not None:  # from a step of the ontwikkelplan: same start, link recorded
+                    res = ontwikkelplan.start_traject(eng, c["id"], planstap, instrument, feiten, actor=g.actor,
+                                                      overrule_reden=overrule_reden, mag_overrulen=mag_overrulen(g))
+                else:
+                    res = eng.start(instrument, c["id"], feiten, actor=g.actor,
+                                    overrule_reden=overrule_reden if overrule_reden is not None else None,
+                                    mag_overrulen=mag_overrulen(g))
                 flash(request, f"Traject {res.traject_id} gestart ({res.status}, start {res.start_datum}, "
                                f"{res.stappen} stappen gepland)" + (" — weigering overruled" if res.overruled else ""))
                 return terug(f"/trajecten/{res.traject_id}")
@@ -205,16 +345,17 @@ async def _nieuw(request: Request, g: Gebruiker, client_id: int | None, instrume
     return render(request, "traject_nieuw.html", code=status, c=c, instrumenten=instrumenten,
                   instrument=instrument or "", compiled=compiled,
                   velden=_feit_velden(compiled, waarden) if compiled else [], besluit=besluit, fout=fout,
-                  mag_overrulen=mag_overrulen(g), overrule_reden=overrule_reden or "")
+                  mag_overrulen=mag_overrulen(g), overrule_reden=overrule_reden or "", planstap=stap)
 
 
 @router.get("/trajecten/nieuw", response_class=HTMLResponse)
 async def traject_nieuw(request: Request, g: Wie, client: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                        instrument: Annotated[str | None, Query(max_length=50)] = None):
+                        instrument: Annotated[str | None, Query(max_length=50)] = None,
+                        planstap: Annotated[str | None, Query(max_length=20)] = None):
     if client is None:
         flash(request, "Kies eerst een cliënt; start daar een traject.", "fout")
         return terug("/clienten")
-    return await _nieuw(request, g, client, instrument or None, {})
+    return await _nieuw(request, g, client, instrument or None, {}, planstap=_tekst(planstap) or None)
 
 
 @router.post("/trajecten/nieuw", response_class=HTMLResponse)
@@ -231,7 +372,8 @@ async def traject_nieuw_post(request: Request, g: Wie):
     actie = _tekst(form.get("actie") or "controleer")
     overrule = _tekst(form.get("overrule_reden") or "")[:500]
     return await _nieuw(request, g, client_id, instrument, waarden, actie,
-                        overrule if actie == "start" and form.get("overrulen") else None)
+                        overrule if actie == "start" and form.get("overrulen") else None,
+                        planstap=_tekst(form.get("planstap") or "")[:20] or None)
 
 
 @router.get("/trajecten/{traject_id}", response_class=HTMLResponse)
@@ -318,6 +460,7 @@ async def afwijzen(request: Request, g: Wie, uitbetaling_id: Id):
 @router.post("/uitbetalingen/export")
 def export(request: Request, g: Wie):
     res = betalingen.exporteer(request.app.state.engine, door=g.actor)
+    logboek.noteer_uitbetalingen(request.app.state.engine, res.batch_id, [i for i, _ in res.overgeslagen])
     if res.batch_id is None:
         flash(request, "Niets te exporteren: er zijn geen goedgekeurde uitbetalingen"
               + (f" ({len(res.overgeslagen)} zonder geldig IBAN)" if res.overgeslagen else "") + ".", "fout")
@@ -408,7 +551,12 @@ def monitoring(request: Request, g: Wie, jaar: Annotated[int | None, Query(ge=20
                                 titel=f"{m.naam}: succes dit jaar (doel {m.succes_doel_pct}%)")
             if m.succes_doel_pct else None,
         })
+    ladder = ontwikkelladder.beweging_maand_en_jaar(eng, jaar, maand)
+    leeg = {"omhoog": 0, "gelijk": 0, "omlaag": 0, "zonder_nulmeting": 0}
+    maand_rijen = {r["instrument"]: r for r in ladder["maand"]}
+    ladder["rijen"] = [(maand_rijen.get(j["instrument"], {**j, **leeg}), j) for j in ladder["dit_jaar"]]
     return render(request, "monitoring.html", jaar=jaar, maand=maand, maanden=MAANDEN, grafieken=grafieken,
+                  ladder=ladder,
                   csv_url="/api/monitoring.csv?" + urlencode({"jaar": jaar, "maand": maand}),
                   jaren=list(range(today.year - 3, today.year + 1)))
 

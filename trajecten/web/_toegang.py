@@ -30,6 +30,7 @@ EXPORT = frozenset({FINANCIEN, BEHEERDER})  # payment batches
 CIJFERS = frozenset({BELEID, TEAMLEIDER, FINANCIEN, BEHEERDER})  # aggregates
 FEED = frozenset({TEAMLEIDER, BEHEERDER})  # quarantine of the UWV feed
 BEHEER = frozenset({BEHEERDER})
+TEAM = frozenset({TEAMLEIDER, BEHEERDER})  # a team's caseload: coach assignment, rebalancing, transfers
 
 OVERRULE_ROLLEN = frozenset({TEAMLEIDER, BEHEERDER})  # may start despite a refusal (with a reason)
 
@@ -41,6 +42,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/clients"): ZAAK,
     ("POST", "/api/clients/zoek"): ZAAK,
     ("GET", "/api/clients/{client_id}"): ZAAK,
+    ("GET", "/api/clients/{client_id}/verwerkingen"): frozenset({TEAMLEIDER, BEHEERDER}),  # inzageverzoek
+    ("GET", "/api/clients/{client_id}/ontwikkelplan"): ZAAK,  # plans: never finance or policy
+    ("POST", "/api/clients/{client_id}/ontwikkelplan"): ZAAK,
+    ("GET", "/api/clients/{client_id}/ontwikkelladder"): ZAAK,
+    ("POST", "/api/clients/{client_id}/ontwikkelladder"): ZAAK,
     ("POST", "/api/trajecten/toegang"): ZAAK,
     ("POST", "/api/trajecten"): ZAAK,
     ("GET", "/api/trajecten/{traject_id}"): ZAAK,
@@ -69,6 +75,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/clienten"): ZAAK,
     ("POST", "/clienten/zoek"): ZAAK,
     ("GET", "/clienten/{client_id}"): ZAAK,
+    ("GET", "/clienten/{client_id}/ontwikkelplan"): ZAAK,
+    ("POST", "/clienten/{client_id}/ontwikkelplan"): ZAAK,
+    ("GET", "/clienten/{client_id}/ontwikkelladder"): ZAAK,
+    ("POST", "/clienten/{client_id}/ontwikkelladder"): ZAAK,
     ("GET", "/trajecten/nieuw"): ZAAK,
     ("POST", "/trajecten/nieuw"): ZAAK,
     ("GET", "/trajecten/{traject_id}"): ZAAK,
@@ -81,6 +91,19 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/quarantaine"): FEED,
     ("POST", "/quarantaine/{quarantaine_id}/herverwerk"): FEED,
     ("GET", "/monitoring"): CIJFERS,
+    # ---- area teams: caseload, coach assignment, transfers (``_caseload.py``)
+    ("PATCH", "/api/clients/{client_id}"): ZAAK,
+    ("POST", "/api/clients/{client_id}/coach"): TEAM,
+    ("GET", "/api/caseload"): TEAM,
+    ("POST", "/api/caseload/herverdeel"): TEAM,
+    ("GET", "/api/overplaatsingen"): TEAM,
+    ("POST", "/api/overplaatsingen/{overplaatsing_id}/accepteer"): TEAM,
+    ("POST", "/api/overplaatsingen/{overplaatsing_id}/afwijzen"): TEAM,
+    ("GET", "/caseload"): TEAM,
+    ("POST", "/caseload/herverdeel"): TEAM,
+    ("POST", "/overplaatsingen/{overplaatsing_id}/accepteer"): TEAM,
+    ("POST", "/overplaatsingen/{overplaatsing_id}/afwijzen"): TEAM,
+    ("POST", "/clienten/{client_id}/wijzig"): ZAAK,
 }
 
 # no login needed (the login form itself, static files, the API description)
