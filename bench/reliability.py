@@ -6,6 +6,7 @@ Run from the repository root (one at a time: they use the whole machine):
     .venv/bin/python -m bench.reliability crash --db postgres --runs 100
     .venv/bin/python -m bench.reliability concurrency --steps 50000 --sweepers 4
     .venv/bin/python -m bench.reliability downtime --db sqlite --trajecten 10000 --dagen 7
+    .venv/bin/python -m bench.reliability downtime --db postgres --trajecten 10000 --dagen 7
 
 The harness is the tests' (``tests/reliability/harness.py``): the pytest suite runs the same code at a
 smaller size (``tests/reliability/``). Each run gets a fresh database (a SQLite file under

@@ -4,7 +4,7 @@ exists twice, none is lost, every exported payout is in exactly one batch whose 
 The runs and the checks are the reliability harness's (``tests/reliability/harness.py``, mix
 ``uitbetalingen``: sweep proposing payouts, four-eyes approval, SEPA export); this file adds the
 payout-specific expectations. The general mix (all instruments, notifications) is in
-``tests/reliability/test_crash.py``.
+``tests/reliability/test_crash.py``; the 100-kill runs are ``python -m bench.reliability crash``.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ def _crash_many(url, tmp_path, kills: int):
     assert r.batches >= 1
 
 
-def test_payouts_survive_50_kills_sqlite(sqlite_url, tmp_path):
-    _crash_many(sqlite_url, tmp_path, kills=50)
+def test_payouts_survive_20_kills_sqlite(sqlite_url, tmp_path):
+    _crash_many(sqlite_url, tmp_path, kills=20)
 
 
 @pytest.mark.postgres
-def test_payouts_survive_20_kills_postgres(pg_url, tmp_path):
+def test_payouts_survive_10_kills_postgres(pg_url, tmp_path):
     reset_pg(pg_url)
-    _crash_many(pg_url, tmp_path, kills=20)
+    _crash_many(pg_url, tmp_path, kills=10)

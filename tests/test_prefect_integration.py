@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from tests import privacy
 from tests.conftest import PG_DSN, open_engine
 from tests.helpers import E, S, plant_due_reminders
+from trajecten.runner import STAP_EVENT_TYPES
 from trajecten.tijd import TZ, FixedClock
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -283,7 +284,7 @@ def test_two_workers_two_concurrent_sweeps_fire_each_step_once():
                 assert "gepland" not in by_status and sum(by_status.values()) == N_STEPS, by_status
                 assert by_status == {"uitgevoerd": N_STEPS}, by_status
                 per_step = dict(conn.execute(
-                    sa.select(E.c.stap_id, sa.func.count()).where(E.c.type.like("stap_%"))
+                    sa.select(E.c.stap_id, sa.func.count()).where(E.c.type.in_(STAP_EVENT_TYPES))
                     .group_by(E.c.stap_id)).all())
                 assert set(per_step) == set(step_ids)
                 assert set(per_step.values()) == {1}, {k: v for k, v in per_step.items() if v != 1}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-from datetime import date
 from email.message import EmailMessage
 
 import pytest

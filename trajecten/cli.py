@@ -204,9 +204,13 @@ def instruments_validate(files: list[Path] = typer.Argument(None, help="bestande
     bad = 0
     for p in paths:
         try:
-            if not p.exists():
+            if not p.is_file():
                 raise DefinitieFout(p, ["bestand bestaat niet"])
-            parse_definitie(p.read_text(encoding="utf-8"), p)
+            try:
+                text = p.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise DefinitieFout(p, [f"geen UTF-8-tekst (byte {exc.start})"]) from None
+            parse_definitie(text, p)
             out.print(f"[green]ok[/]   {p}")
         except DefinitieFout as exc:
             bad += 1

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -362,6 +363,14 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def parse_definitie(text: str, path: Path | str = "<text>") -> Instrument:
+    """The definition in ``text`` (validated), or DefinitieFout naming the file, the step and the field."""
+    return _parse(text, str(path))
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str, path: str) -> Instrument:
+    # memoised: every engine opened (a CLI command, a worker) reads all instrument files, and a frozen
+    # definition parsed from the same text is the same definition
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

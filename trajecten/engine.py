@@ -441,8 +441,8 @@ class Engine:
     # ------------------------------------------------------------------ sweep and reading
 
     def sweep(self, now: datetime | None = None, **kwargs) -> SweepResult:
-        # Logboek Dataverwerkingen: afterwards one record per client and instrument it fired steps of
-        with logboek.systeemtaak(self, runner.SWEEP_ACTOR, naam="sweep: stappen uitvoeren", component="sweep"):
+        # Logboek Dataverwerkingen: each batch writes one record per client and instrument it processed
+        with logboek.in_trace(logboek.huidige_trace()):
             return runner.fire_due(self, now, **kwargs)
 
     def timeline(self, traject_id: int) -> dict[str, Any]:

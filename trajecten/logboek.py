@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
+import random
 import re
 import secrets
 from contextlib import contextmanager
@@ -151,6 +153,18 @@ def _activiteit(sleutel: str, uri: str, spec: dict) -> Activiteit:
                       int(spec["bewaartermijn_maanden"]))
 
 
+_rng: tuple[int, random.Random] | None = None
+
+
+def _span_id() -> str:
+    """A random span id for a record: bulk paths write thousands at a time, so from a generator seeded
+    once per process with the OS's randomness, not a system call per record (W3C: random, not all zero)."""
+    global _rng
+    if _rng is None or _rng[0] != os.getpid():  # a forked worker gets its own sequence
+        _rng = (os.getpid(), random.Random(secrets.token_bytes(16)))
+    return f"{_rng[1].getrandbits(64) or 1:016x}"
+
+
 @lru_cache(maxsize=1)
 def register() -> Register:
     return Register()
@@ -229,7 +243,7 @@ class Verwerking:
         return rows
 
     def _rij(self, uri: str, betrokkene: str | None, status: str, eind: datetime) -> dict:
-        return {"trace_id": self.trace.trace_id, "span_id": secrets.token_hex(8), "parent_span_id": self.parent_span_id,
+        return {"trace_id": self.trace.trace_id, "span_id": _span_id(), "parent_span_id": self.parent_span_id,
                 "naam": self.naam[:200], "start_tijd": self.start, "eind_tijd": eind, "status": status,
                 "activiteit": uri, "betrokkene": betrokkene, "betrokkene_type": "BSN" if betrokkene else None,
                 "gebruiker": self.gebruiker[:100], "component": self.component[:50]}

@@ -14,7 +14,15 @@ from sqlalchemy.engine import Engine
 
 from .definitie import INSTRUMENTEN_DIR, Instrument, Stap, StapSoort, content_hash, load_dir, parse_definitie
 from .models import InstrumentVersie
+from .fouten import OngeldigeInvoer
 from .tijd import Clock
+
+
+class OnbekendInstrument(OngeldigeInvoer, KeyError):
+    """An instrument name that is not in the register (bad input; still a KeyError for older callers)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return f"{self.veld}: {self.reden}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ class DefinitionRegister:
         versie = self._current.get(instrument)
         if versie is None:
             known = ", ".join(sorted(self._current)) or "(none)"
-            raise KeyError(f"unknown instrument {instrument!r}; known: {known}")
+            raise OnbekendInstrument("instrument", f"{instrument!r} bestaat niet; bekend: {known}")
         return self.get(instrument, versie)
 
     def get(self, instrument: str, versie: int, conn=None) -> Compiled:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import logboek
 from .definitie import Stap, StapSoort
 from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
-                     Client, UTCDateTime)
+                     Client, UTCDateTime, Verwerking)
 from .planner import anchor_date
 from .tijd import TZ
 
@@ -505,6 +506,7 @@ def fire_due(
 def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
     res = SweepResult()
     t0 = _time.perf_counter()
+    started = logboek.nu()
     pg = engine.is_postgres
     with engine.db.begin() as conn:
         rows = _claim(conn, now, batch_size, pg)
@@ -515,12 +517,18 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
         fired, events, new_steps, tasks, payouts, failures = [], [], [], [], [], []
         traject_updates: dict[int, dict] = {}
         ended: set[int] = set()
+        # Catching up, a fired step may plan a next occurrence or follow-up that is itself already due:
+        # that trajectory's later rows in this batch wait for the next batch, which claims them together
+        # with the new row in due order, so a trajectory's steps fire in their planned order.
+        later: set[int] = set()
         cancelled_in_batch = []
         for r in rows:
             if r.traject_id in ended:
                 cancelled_in_batch.append({"sid": r.id, "st": _GEANNULEERD, "op": now,
                                            "late": None, "u": None, "r": "traject beëindigd"})
                 res.geannuleerd += 1
+                continue
+            if r.traject_id in later:
                 continue
             compiled = data._compiled(r)
             step = compiled.steps.get(r.stap)
@@ -545,6 +553,8 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
             })
             events.extend(out.events)
             new_steps.extend(out.steps)
+            if out.steps and any(st["due_at"] <= now for st in out.steps):
+                later.add(r.traject_id)
             tasks.extend(out.tasks)
             payouts.extend(out.payouts)
             upd = dict(out.traject or {})
@@ -587,8 +597,20 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
             bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
         if events:
             bulk_insert(conn, E, events)
+        _log_processing(engine, conn, rows, started, pg)
     res.seconden = _time.perf_counter() - t0
     return res
+
+
+def _log_processing(engine, conn, rows: list[Claimed], started: datetime, pg: bool) -> None:
+    """Logboek Dataverwerkingen: one record per client and instrument of the batch, written in the batch's
+    own transaction (so it holds exactly what committed; concurrent sweepers never log each other's)."""
+    pairs = {(r.client_id, r.instrument) for r in rows}
+    bsn_of = dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(
+        _ids_in(C.c.id, {cid for cid, _ in pairs}, pg))).all())
+    bulk_insert(conn, Verwerking.__table__, logboek.rijen_voor_bsns(
+        engine, [(bsn_of[cid], f"instrument:{instrument}") for cid, instrument in pairs if cid in bsn_of],
+        SWEEP_ACTOR, naam="sweep: stappen uitvoeren", component="sweep", start=started))
 
 
 def _record_failures(engine, conn, failures, now, res: SweepResult, events: list[dict]) -> None:

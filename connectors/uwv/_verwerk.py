@@ -200,6 +200,8 @@ def _quarantine(conn, bron, rejected: list[tuple], now, s: Samenvatting) -> None
     rows: dict[str, dict] = {}
     for n, raw, problems in rejected:
         inhoud = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        inhoud = inhoud.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL: kept visibly replaced
+        problems = [(f.replace("\x00", "\ufffd"), why.replace("\x00", "\ufffd")) for f, why in problems]
         digest = hashlib.sha256(inhoud.encode("utf-8")).hexdigest()
         s.quarantaine += 1
         for f in {f for f, _ in problems}:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
-from tests.reliability.harness import START, U, add_caseload, check_invariants, open_engine, snapshot
+from tests.reliability.harness import START, add_caseload, check_invariants, open_engine, snapshot
 from trajecten import jobs
 from trajecten.config import load_settings
 from trajecten.engine import Engine

@@ -39,12 +39,9 @@ def test_skipped_reminders_name_their_reason(db_url):
         assert ev[s.id]["reden"] == s.reden
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "runner.fire_due: a repeat's next occurrence (and a follow-up) is planned when the step before it "
-    "fires, so after a downtime longer than the repeat interval it is claimed in a LATER batch than "
-    "steps of the same trajectory that were due after it and already planned; those fire first. Each "
-    "step still fires once with its lateness, but not chronologically per trajectory."))
 def test_a_long_downtime_is_caught_up_chronologically_per_trajectory(db_url):
+    """Four weeks off with weekly repeats: a repeat's next occurrence is already due when the one before it
+    fires; it must still fire before the trajectory's later steps (runner: `later` waits a batch)."""
     r = downtime_campaign(db_url, 200, down_days=28, cohorts=2)
     assert r.violations["out_of_order"] == [], f"{len(r.violations['out_of_order'])} trajectories out of due order"
     assert {k: v for k, v in r.violations.items() if v} == {}

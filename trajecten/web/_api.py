@@ -49,7 +49,7 @@ def Tekst(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeriek id")]
 Feitwaarde = bool | Annotated[int, Field(ge=-10**9, le=10**9)] | Annotated[float, Field(ge=-1e9, le=1e9)] | \
-    Annotated[str, Field(max_length=200), AfterValidator(_geen_nul)] | None
+    Annotated[str, Field(max_length=2000), AfterValidator(_geen_nul)] | None
 Feiten = Annotated[dict[Annotated[str, Field(max_length=50), AfterValidator(_geen_nul)], Feitwaarde],
                    Field(max_length=50)]
 Datum = Annotated[date, Field(ge=data.MIN_DATUM, le=data.MAX_DATUM)]
