@@ -169,3 +169,19 @@ def test_cli_and_the_daily_job(tmp_path, monkeypatch):
     assert json.loads(res.output) == {"peildatum": "2029-01-15", "geanonimiseerd": 2, "wacht_op_betaling": 1}
     assert spec.fn(eng) == {"peildatum": "2029-01-15", "geanonimiseerd": 0, "wacht_op_betaling": 1}
     eng.db.dispose()
+
+
+def test_payees_and_free_text_among_trajectory_facts_are_replaced():
+    """A voucher names the employer's account, a businesscase the supplier's and a written reason: after
+    anonymisation none of it is left; the facts monitoring counts by stay."""
+    from trajecten.anonimiseren import _feiten
+
+    feiten = {"werkgever_naam": "Bakkerij De Vries", "werkgever_iban": "NL91ABNA0417164300",
+              "leverancier_naam": "Garage Jansen", "motivering": "auto voor de vroege dienst in Hoogezand",
+              "werk_start": "2026-03-02", "uren_per_week": 24, "variant": "richting_werk"}
+    out = _feiten(feiten)
+    assert {k for k, v in out.items() if v == NAAM} == {"werkgever_naam", "werkgever_iban", "leverancier_naam",
+                                                          "motivering"}
+    assert {k: out[k] for k in ("werk_start", "uren_per_week", "variant")} == {
+        "werk_start": "2026-03-02", "uren_per_week": 24, "variant": "richting_werk"}
+    assert "NL91ABNA0417164300" not in json.dumps(out)

@@ -32,7 +32,7 @@ NAAM = "(geanonimiseerd)"
 PREFIX = "A"  # placeholder BSNs start with a letter: never 9 digits, never passing the 11-test
 OPEN_BETALINGEN = ("voorgesteld", "goedgekeurd", "geexporteerd")
 VRIJE_TEKST = frozenset({"toelichting", "reden", "overrule_reden", "opmerking", "omschrijving", "notitie",
-                         "telefoon", "email", "e_mail", "adres", "naam"})
+                         "telefoon", "email", "e_mail", "adres", "naam", "motivering"})
 C, T, E, U = Client.__table__, Traject.__table__, Gebeurtenis.__table__, Uitbetaling.__table__
 # other tables keyed by client_id with free text: (table, {column: replacement}); skipped when absent
 KLANTTEKST = {
@@ -124,6 +124,12 @@ def _anonimiseer(engine, ids: list[int], peildatum: date) -> int:
         conn.execute(U.update().where(U.c.traject_id.in_(traject_ids)).values(
             ontvanger_naam=None, ontvanger_iban=None,
             afwijzing_reden=sa.case((U.c.afwijzing_reden.is_(None), None), else_=NAAM)))
+        # payees (an employer's or supplier's name and account) and free text among the trajectory's facts;
+        # the typed facts monitoring counts by (dates, variant, hours) stay
+        feiten = [{"tid": t.id, "f": _feiten(t.feiten)} for t in conn.execute(
+            sa.select(T.c.id, T.c.feiten).where(T.c.id.in_(traject_ids))) if _feiten(t.feiten) != (t.feiten or {})]
+        if feiten:
+            conn.execute(T.update().where(T.c.id == sa.bindparam("tid")).values(feiten=sa.bindparam("f")), feiten)
         events = conn.execute(sa.select(E.c.id, E.c.payload).where(E.c.client_id.in_(ids))).all()
         changed = [{"eid": e.id, "p": _payload(e.payload)} for e in events]
         if changed:
@@ -138,6 +144,11 @@ def _anonimiseer(engine, ids: list[int], peildatum: date) -> int:
              "op": now, "datum": peildatum, "payload": {"reden": "bewaartermijn verstreken"}, "regel": None,
              "regel_versie": None} for cid in ids])
     return len(ids)
+
+
+def _feiten(feiten) -> dict:
+    """A trajectory's facts without payee details (``<ontvanger>_naam``/``_iban``) and free text."""
+    return {k: (NAAM if k in VRIJE_TEKST or k.endswith(("_naam", "_iban")) else v) for k, v in (feiten or {}).items()}
 
 
 def _payload(payload) -> dict:

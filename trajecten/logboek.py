@@ -173,8 +173,10 @@ def register() -> Register:
 # --------------------------------------------------------------------------- pseudonymisation
 
 
+@lru_cache(maxsize=100_000)
 def pseudoniem(bsn: str, sleutel: str) -> str:
-    """The data subject id of the log: HMAC-SHA256 of the BSN with the secret key (hex, 64 chars)."""
+    """The data subject id of the log: HMAC-SHA256 of the BSN with the secret key (hex, 64 chars);
+    remembered for the clients a process meets again and again (each sweep, each page)."""
     return hmac.new(sleutel.encode("utf-8"), bsn.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

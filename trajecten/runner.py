@@ -490,8 +490,9 @@ def fire_due(
     batch_size = batch_size or engine.settings.batch_size
     total = SweepResult()
     started = _time.perf_counter()
+    logged: set[tuple[int, str]] = set()  # (client, instrument) already in the Logboek for this sweep
     while True:
-        res = fire_batch(engine, now, batch_size)
+        res = fire_batch(engine, now, batch_size, logged)
         total.add(res)
         if res.verwerkt + res.mislukt + res.incidenten == 0:
             break
@@ -503,7 +504,8 @@ def fire_due(
     return total
 
 
-def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
+def fire_batch(engine: "Engine", now: datetime, batch_size: int,
+               logged: set[tuple[int, str]] | None = None) -> SweepResult:
     res = SweepResult()
     t0 = _time.perf_counter()
     started = logboek.nu()
@@ -597,15 +599,20 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int) -> SweepResult:
             bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
         if events:
             bulk_insert(conn, E, events)
-        _log_processing(engine, conn, rows, started, pg)
+        _log_processing(engine, conn, rows, started, pg, logged if logged is not None else set())
     res.seconden = _time.perf_counter() - t0
     return res
 
 
-def _log_processing(engine, conn, rows: list[Claimed], started: datetime, pg: bool) -> None:
-    """Logboek Dataverwerkingen: one record per client and instrument of the batch, written in the batch's
-    own transaction (so it holds exactly what committed; concurrent sweepers never log each other's)."""
-    pairs = {(r.client_id, r.instrument) for r in rows}
+def _log_processing(engine, conn, rows: list[Claimed], started: datetime, pg: bool,
+                    logged: set[tuple[int, str]]) -> None:
+    """Logboek Dataverwerkingen: one record per client and instrument a sweep processed, written in the
+    transaction of the first batch that did (so it holds exactly what committed, concurrent sweepers never
+    log each other's, and a catch-up spread over many batches logs each client once)."""
+    pairs = {(r.client_id, r.instrument) for r in rows} - logged
+    if not pairs:
+        return
+    logged |= pairs
     bsn_of = dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(
         _ids_in(C.c.id, {cid for cid, _ in pairs}, pg))).all())
     bulk_insert(conn, Verwerking.__table__, logboek.rijen_voor_bsns(
