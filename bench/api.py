@@ -312,24 +312,19 @@ WHAT = {"start": "start trajectory `POST /api/trajecten`",
 
 
 NOTES = """\
-Where the time goes (profiled on the SQLite database of this run; hand-written, the numbers in the table
-above are regenerated):
+Where the time goes (profiled on SQLite; hand-written, the numbers in the table above are regenerated):
 
-* **Start trajectory** takes ~7 ms (SQLite) / ~12 ms (PostgreSQL) on its own: the rule decision, the
-  trajectory, its planned steps and events in one transaction. At 50 concurrent clients one uvicorn
-  process on 2 shared cores does ~100-130 starts/s, so a request waits for the ~49 in front of it:
-  p95 ≈ 50 / throughput plus scheduling noise, far above the 20 ms goal. Meeting the goal as measured
-  here (closed loop, no think time) would take ~2,500 starts/s; more uvicorn processes (`--workers`)
-  help on PostgreSQL, not on SQLite (one writer).
-* **Worklist page** (`trajecten/web/_data.py: werklijst`): the coach's own task queries are cheap
-  (index `ix_taak_open` on assignee and due date: ~5 ms each), but every page load also runs
-  `SELECT DISTINCT taak.toegewezen_aan ... JOIN traject JOIN client WHERE status='open' AND
-  client.gebied=...` for the "Taken van" selector, which reads all 75,000 open tasks of the area
-  (~450 ms on SQLite, most of the coach's page). The team lead's page adds three COUNTs and three
-  row queries over the whole area (~130 ms each on SQLite). Taking the selector's coaches from the
-  `gebruiker` table (coaches of the area) and capping or caching the per-section counts would bring
-  the coach's page near the cost of its own queries plus rendering; the area-wide counts need an
-  index that can filter on area (e.g. the area on the task row)."""
+* **Start trajectory** (`POST /api/trajecten`) on its own: the rule decision, the trajectory, its planned
+  steps, its events and the Logboek record in one transaction. With 50 staff members working at once
+  (think time) the server is far from full and p95 stays close to the service time; without think time
+  (the capacity rows) one uvicorn process on 2 shared cores does the req/s shown and a request waits for
+  the ~49 in front of it (p95 ≈ 50 / throughput): that is capacity, not the latency staff see. More
+  uvicorn processes (`--workers`) raise capacity on PostgreSQL, not on SQLite (one writer).
+* **Worklist page** (`trajecten/web/_data.py: werklijst`): the coach's own open tasks come from the index
+  `ix_taak_open` (assignee, due time); the coach selector comes from the users of the area. The team
+  lead's page used to count all 75,000 open tasks of the area three times per load (~130 ms each on
+  SQLite); the counts now stop at 1,000 ("meer dan 1000"; the caseload page has exact counts per coach)
+  and the rows come from the partial index `ix_taak_open_due` (open tasks by due time)."""
 
 
 def markdown(command: str, runs: dict[str, tuple[Data, list[Result]]], started: float, mach: dict, workers: int,
@@ -350,10 +345,12 @@ def markdown(command: str, runs: dict[str, tuple[Data, list[Result]]], started: 
     for label, (data, results) in runs.items():
         for r in results:
             goal = GOALS[r.name]
-            if r.concurrency > 1 and r.think_s:
-                mark = f"{'✅' if r.pct(95) <= goal and r.errors == 0 else '❌'} ≤ {goal:.0f} ms"
-            elif r.concurrency > 1:
+            # the goals: start p95 at 50 concurrent clients (staff, with think time); the worklist page's
+            # p95 with 100,000 trajectories in the database (one user, and 50 users working at once)
+            if r.concurrency > 1 and not r.think_s:
                 mark = "(capacity: no think time)"
+            elif r.concurrency > 1 or r.name != "start":
+                mark = f"{'✅' if r.pct(95) <= goal and r.errors == 0 else '❌'} ≤ {goal:.0f} ms"
             else:
                 mark = "(service time)"
             think = f"{r.think_s:g} s" if r.think_s else "none"

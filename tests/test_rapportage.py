@@ -185,3 +185,20 @@ def test_maandrapportage_job_writes_the_report_and_the_cli_refuses_a_bad_month(e
                                      "--uit", str(tmp_path / "x")])
         assert r.exit_code == 2 and "--maand" in r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_report_shows_who_went_up_stayed_or_down_on_the_ladder(engine, jaar_2026):
+    """P8: the monthly report carries the ontwikkelladder counts per instrument (month and year so far)."""
+    from trajecten.ladder import trede_vastleggen
+
+    c = jaar_2026
+    trede_vastleggen(engine, c["D"], 2, door=COACH, datum=date(2026, 10, 1))  # before D's start (10-05)
+    trede_vastleggen(engine, c["D"], 3, door=COACH, datum=date(2026, 10, 25))  # up
+    trede_vastleggen(engine, c["E"], 2, door=COACH, datum=date(2026, 10, 1))  # before E's start (10-12)
+    trede_vastleggen(engine, c["E"], 2, door=COACH, datum=date(2026, 10, 19))  # stayed
+    r = rapportage.maak(engine, 2026, 10)
+    rows = _csv(rapportage.csv_tekst(r))
+    got = {k: rows[("ontwikkelladder", IB, "2026-10", k)] for k in ("deelnemers", "omhoog", "gelijk", "omlaag")}
+    assert got == {"deelnemers": "2", "omhoog": "1", "gelijk": "1", "omlaag": "0"}
+    assert rows[("ontwikkelladder", IB, "2026-01..2026-10", "omhoog")] == "1"
+    assert "Ontwikkelladder" in rapportage.html_tekst(r)

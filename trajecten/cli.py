@@ -259,6 +259,7 @@ def client_toevoegen(
 
 
 @client_app.command("wijzig")
+@logt("clientadministratie")
 @clean_errors
 def client_wijzig(
     client: int,
@@ -284,6 +285,7 @@ app.add_typer(coach_app, name="coach")
 
 
 @coach_app.command("toewijzen")
+@logt("clientadministratie")
 @clean_errors
 def coach_toewijzen(client: int, naar: str = typer.Option(..., "--naar", help="de nieuwe coach (van het eigen team)"),
                  reden: str = typer.Option(..., help="waarom"), door: Optional[str] = typer.Option(None, "--door")):
@@ -295,6 +297,7 @@ def coach_toewijzen(client: int, naar: str = typer.Option(..., "--naar", help="d
 
 
 @app.command("caseload")
+@logt("clientadministratie")
 @clean_errors
 def caseload_cmd(gebied: str = typer.Argument(..., help="het team, bv. Oost")):
     """Caseload van een team: per coach cliënten, open taken en te late taken, plus open overplaatsingen."""
@@ -317,6 +320,7 @@ app.add_typer(overplaatsing_app, name="overplaatsing")
 
 
 @overplaatsing_app.command("accepteer")
+@logt("clientadministratie")
 @clean_errors
 def overplaatsing_accepteer(overplaatsing: int, coach: str = typer.Option(..., help="coach van het nieuwe team"),
                             toelichting: str = typer.Option(""), door: Optional[str] = typer.Option(None, "--door")):
@@ -329,6 +333,7 @@ def overplaatsing_accepteer(overplaatsing: int, coach: str = typer.Option(..., h
 
 
 @overplaatsing_app.command("afwijzen")
+@logt("clientadministratie")
 @clean_errors
 def overplaatsing_afwijzen(overplaatsing: int, toelichting: str = typer.Option(...),
                            door: Optional[str] = typer.Option(None, "--door")):

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from . import ladder
 from .models import Betaalbatch, Traject, Uitbetaling
 from .monitoring import Maandcijfers, maandcijfers
 from .tijd import TZ, local_date
@@ -86,6 +87,7 @@ class Maandrapport:
     instrumenten: list[Instrumentregel]
     herinstroom: list[Herinstroom]
     cohorten: list[tuple[str, int, int | None, int | None]]  # (uitstroommaand, uitgestroomd, terug 6, terug 12)
+    ladder: dict = field(default_factory=dict)  # ladder.beweging_maand_en_jaar: up / stayed / down per instrument
 
     @property
     def periode(self) -> str:
@@ -179,7 +181,8 @@ def maak(engine, jaar: int, maand: int) -> Maandrapport:
             regels.append(r)
         herinstroom = [_herinstroom(conn, paren, einde, n) for n in (6, 12)]
         cohorten = _cohorten(conn, paren, einde)
-    return Maandrapport(jaar, maand, engine.clock.now(), regels, herinstroom, cohorten)
+    return Maandrapport(jaar, maand, engine.clock.now(), regels, herinstroom, cohorten,
+                        ladder.beweging_maand_en_jaar(engine, jaar, maand))
 
 
 # --------------------------------------------------------------------------- output
@@ -211,6 +214,10 @@ def csv_tekst(r: Maandrapport) -> str:
         for inst, (n, t) in sorted(h.per_instrument.items()):
             w.writerow(("herinstroom", inst, periode, f"uitgestroomd_{h.maanden}m", n))
             w.writerow(("herinstroom", inst, periode, f"terug_binnen_{h.maanden}m", t))
+    for deel, periode in (("maand", p), ("dit_jaar", f"{r.jaar}-01..{p}")):
+        for rij in r.ladder.get(deel, ()):
+            for k in ("deelnemers", "omhoog", "gelijk", "omlaag", "zonder_nulmeting"):
+                w.writerow(("ontwikkelladder", rij["instrument"], periode, k, rij[k]))
     for label, n, t6, t12 in r.cohorten:
         w.writerow(("cohort", "alle", label, "uitgestroomd", n))
         w.writerow(("cohort", "alle", label, "terug_binnen_6m", "" if t6 is None else t6))
