@@ -309,3 +309,23 @@ def test_serve_warns_about_the_development_key():
     assert logboek.sleutel_waarschuwing(load_settings(logboek_sleutel="een-eigen-geheime-sleutel")) is None
     with pytest.raises(Exception, match="TRAJECTEN_LOGBOEK_SLEUTEL"):
         load_settings(logboek_sleutel="kort")  # at least 16 characters
+
+
+def test_a_quarantined_feed_record_is_logged_for_the_person_it_names(db_url, clock, tmp_path):
+    """A rejected handover is kept in quarantine with its raw content: personal data written, so logged
+    (for a BSN that passes the 11-test; a record without a usable BSN names nobody)."""
+    from connectors.uwv import importeer_bestand
+
+    eng = open_engine(db_url, clock)
+    path = tmp_path / "overdracht.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"uwv_referentie": "R-1", "bsn": BSN, "geboortedatum": "1980-05-17", "postcode": "9713 AB",
+         "ww_startdatum": "2025-06-01", "ww_einddatum": "2026-02-30", "risico_langdurig": True},
+        {"uwv_referentie": "R-2", "bsn": "123456789", "geboortedatum": "1980-05-17", "postcode": "9713 AB",
+         "ww_startdatum": "2025-06-01", "ww_einddatum": "2026-09-30", "risico_langdurig": True},
+    ]) + "\n", encoding="utf-8")
+    s = importeer_bestand(eng, path)
+    assert (s.quarantaine, s.geaccepteerd) == (2, 0)
+    rec = records(eng, gebruiker="systeem:uwv-feed")
+    assert [(r.betrokkene, r.activiteit) for r in rec] == [(pseudo(BSN), uri("uwv_feed"))]
+    eng.db.dispose()

@@ -17,6 +17,7 @@ from typing import Iterable
 import sqlalchemy as sa
 
 from trajecten import logboek
+from trajecten.bsn import elfproef
 from trajecten.engine import StartVerzoek
 from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
@@ -74,6 +75,7 @@ def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: i
     today = local_date(now)
     seen: set[str] = set()
     accepted: list[tuple] = []  # (line, raw, record, area team)
+    kept_bsns: list[str] = []  # BSNs of rejected records (the Logboek records their quarantine)
     rejected: list[tuple] = []  # (line, raw, [(field, reason)])
     for n, obj, raw in regels:
         s.ontvangen += 1
@@ -85,6 +87,8 @@ def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: i
                 s.onbekende_velden.update(unknown)
             if problems:
                 rejected.append((n, raw, problems))
+                if isinstance(obj.get("bsn"), str):
+                    kept_bsns.append(obj["bsn"])
             elif record.uwv_referentie in seen:
                 s.dubbel += 1
             else:
@@ -94,12 +98,23 @@ def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: i
             with engine.db.begin() as conn:
                 _apply(engine, conn, accepted, rejected, bron, actor, now, s)
                 _quarantine(conn, bron, rejected, now, s)
-            accepted, rejected = [], []
+                _log_quarantined(engine, conn, kept_bsns, bron, actor)
+            accepted, rejected, kept_bsns = [], [], []
     if accepted or rejected:
         with engine.db.begin() as conn:
             _apply(engine, conn, accepted, rejected, bron, actor, now, s)
             _quarantine(conn, bron, rejected, now, s)
+            _log_quarantined(engine, conn, kept_bsns, bron, actor)
     return s
+
+
+def _log_quarantined(engine, conn, bsns: list[str], bron: str, actor: str) -> None:
+    """Logboek Dataverwerkingen: a rejected record kept in quarantine is personal data written too; logged
+    for the person its BSN names, when it carries a BSN that passes the 11-test."""
+    items = [(b, "uwv_feed") for b in bsns if elfproef(b)]
+    if items:
+        logboek.verwerkt(engine, items, actor, naam=f"UWV-overdracht in quarantaine ({bron})",
+                         component="uwv-feed", conn=conn)
 
 
 def _check(obj: dict, today) -> tuple[UwvRecord | None, str | None, list[tuple[str, str]], list[str]]:

@@ -103,7 +103,8 @@ def logout(request: Request, g: Wie):
 
 
 @router.get("/", response_class=HTMLResponse)
-def werklijst(request: Request, g: Wie, coach: Annotated[str | None, Query(max_length=100)] = None):
+def werklijst(request: Request, g: Wie, coach: Annotated[str | None, Query(max_length=100)] = None,
+              meer: bool = False):
     if not mag(g.rol, "GET", "/api/werklijst"):
         return terug("/uitbetalingen" if mag(g.rol, "GET", "/uitbetalingen") else "/monitoring")
     if coach is None and g.rol == "coach":
@@ -111,8 +112,13 @@ def werklijst(request: Request, g: Wie, coach: Annotated[str | None, Query(max_l
     coach = coach or None
     if coach == "*":
         coach = None
-    wl = data.werklijst(request.app.state.engine, g, coach if coach and "\x00" not in coach else None)
-    return render(request, "werklijst.html", wl=wl, coach=coach or "")
+    # 50 per section (the page stays light with tens of thousands of open tasks); "meer" shows 200
+    wl = data.werklijst(request.app.state.engine, g, coach if coach and "\x00" not in coach else None,
+                        limit=WERKLIJST_MEER if meer else WERKLIJST_PAGINA)
+    return render(request, "werklijst.html", wl=wl, coach=coach or "", meer=meer)
+
+
+WERKLIJST_PAGINA, WERKLIJST_MEER = 50, 200
 
 
 @router.post("/taken/{taak_id}/afronden")
