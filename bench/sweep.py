@@ -360,7 +360,7 @@ def report(results: dict, args, command: str, total_s: float, load_before: str, 
         "a reminder that looks up the intake task and is skipped when it is done (¼ of them); "
         "`coachingscontact` occurrence 4: a weekly reminder that plans its next occurrence; `tussenevaluatie`: "
         "a task that creates a `taak` row) and two future steps (`besluit_week9`, `nacontrole`). Firing one "
-        "step writes: the step's new state, ~1.6 events, and per reminder/task a follow-up step or task row. "
+        "step writes: the step's new state, one event (a fired reminder's event is the `herinnering` the mail job reads), per reminder/task a follow-up step or task row, and once per sweep a Logboek record per client and instrument. "
         "The APScheduler job only inserts one event row (its job store deletes the job), so the baseline does "
         "less work per timer than the engine.",
     ]

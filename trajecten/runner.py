@@ -269,9 +269,13 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
             params = [tuple([r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)]) + dflt for r in rows]
     except KeyError:
         return _insert_sa(conn, table, rows, conflict)
-    if pg and conflict is None:  # binary COPY: about twice as fast as INSERT ... unnest for plain appends
+    if pg and conflict is None and len(rows) >= COPY_FROM:
+        # binary COPY: about twice as fast as INSERT ... unnest for many rows, but a few more round trips
         return _copy_rows(conn, table, keys_all, zip(*params))
     conn.exec_driver_sql(sql, params)
+
+
+COPY_FROM = 100  # rows: from here on a plain append uses COPY on PostgreSQL (a web request writes a handful)
 
 
 def _copy_rows(conn, table, keys: tuple, rows) -> None:
