@@ -34,7 +34,7 @@ from tests.helpers import FEITEN, at, bsns, count, events
 from trajecten import scheduler
 from trajecten.config import SettingsError, load_settings
 from trajecten.engine import Engine
-from trajecten.models import Melding
+from trajecten.models import Melding, Verwerking
 from trajecten.signalen import signaleer
 
 M = Melding.__table__
@@ -251,6 +251,12 @@ def test_running_the_job_again_sends_nothing_twice(maak, clock, sink):
     assert "2 herinneringen (19-01-2026)" in nieuw and "Intake is nog niet gedaan" not in nieuw
     ids = [g for r in _rows(eng) for g in r.gebeurtenissen]
     assert len(ids) == len(set(ids)) == len(events(eng, type_="herinnering"))
+    # Logboek Dataverwerkingen: each run that turned a client's events into mails logged that client
+    V = Verwerking.__table__
+    with eng.db.connect() as conn:
+        logged = conn.execute(sa.select(V.c.betrokkene).where(V.c.component == "meldingen")).scalars().all()
+    # two runs collected new reminders, each for every client (one trajectory each)
+    assert len(logged) == 2 * len(tids) and len(set(logged)) == len(tids)
 
 
 def test_digest_waits_for_the_digest_time(maak, clock, sink):

@@ -17,7 +17,8 @@ from tests.helpers import ACTOR, FEITEN, bsns, client, events
 from tests.zgw_standin import Catalogus, ZgwStandin
 from trajecten.config import load_settings
 from trajecten.engine import Engine
-from trajecten.models import ZgwOpdracht, ZgwZaak
+from trajecten import logboek
+from trajecten.models import Verwerking, ZgwOpdracht, ZgwZaak
 from trajecten.scheduler import JOBS
 
 O, Z = ZgwOpdracht.__table__, ZgwZaak.__table__
@@ -96,6 +97,12 @@ def test_start_end_registers_zaak_status_and_resultaat_once(eng, standin, clock)
 
     out = JOBS["zgw"].fn(eng)  # the scheduler's job: loads the connector by name, client from the settings
     assert out["nieuw"] == 2 and out["verzonden"] == 2 and out["wachtend"] == 0, out
+    # Logboek Dataverwerkingen: the registration is a processing of this client's trajectory
+    V = Verwerking.__table__
+    with eng.db.connect() as conn:
+        logged = conn.execute(sa.select(V.c.betrokkene, V.c.activiteit).where(V.c.component == "zgw")).all()
+    assert [(b, a) for b, a in logged] == [(logboek.pseudoniem(BSN, eng.settings.logboek_sleutel.get_secret_value()),
+                                           logboek.register().instrument(IB).uri)]
     zt = ZAAKTYPEN[IB]
     (zaak,) = standin.zaken.values()
     assert zaak["zaaktype"] == zt.zaaktype

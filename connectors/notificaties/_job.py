@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from trajecten import logboek
+
 from ._exceptions import NotificatieFout
 from ._smtp import SmtpVerzender, Verzender
-from ._verstuur import verstuur
+from ._verstuur import ACTOR, verstuur
 from ._verzamel import verzamel
 
 log = logging.getLogger("connectors.notificaties")
@@ -22,7 +24,10 @@ def meldingen_job(engine, verzender: Verzender | None = None) -> dict:
             raise NotificatieFout("TRAJECTEN_SMTP_HOST is niet ingesteld: meldingen staan uit")
         verzender = SmtpVerzender.uit_settings(engine.settings)
     now = engine.clock.now()
-    nieuw = verzamel(engine, now)
+    # Logboek Dataverwerkingen: the clients whose events became mails (noted by ``verzamel``)
+    with logboek.verwerking(engine, "clientadministratie", gebruiker=ACTOR, naam="meldingen aan coaches",
+                            component="meldingen"):
+        nieuw = verzamel(engine, now)
     out = {"nieuw": nieuw, **verstuur(engine, verzender, now)}
     log.info("meldingen: %s", out)
     return out

@@ -19,6 +19,7 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 
+from trajecten import logboek
 from trajecten.models import Client, Gebeurtenis, KoppelingCursor, Melding, Taak, Traject
 from trajecten.runner import insert_ignore
 from trajecten.tijd import TZ, local_date
@@ -188,7 +189,8 @@ def verzamel(engine, now: datetime | None = None) -> int:
             return 0
         tot = conn.execute(sa.select(sa.func.max(E.c.id))).scalar() or 0
         rows = conn.execute(
-            sa.select(E.c.id, E.c.type, E.c.traject_id, E.c.payload, T.c.instrument, C.c.coach, C.c.gebied)
+            sa.select(E.c.id, E.c.type, E.c.traject_id, E.c.payload, T.c.instrument, C.c.coach, C.c.gebied,
+                      C.c.id.label("client_id"))
             .select_from(E.outerjoin(T, T.c.id == E.c.traject_id)
                          .outerjoin(C, C.c.id == sa.func.coalesce(E.c.client_id, T.c.client_id)))
             .where(E.c.id > vanaf, E.c.id <= tot, E.c.type.in_(list(SOORTEN)))
@@ -199,6 +201,7 @@ def verzamel(engine, now: datetime | None = None) -> int:
 
         per_ontvanger: dict[str, list[Punt]] = {}
         for r in rows:
+            logboek.noteer([r.client_id], f"instrument:{r.instrument}" if r.instrument else None)
             payload = r.payload or {}
             p = Punt(r.id, SOORTEN[r.type], ontvanger_voor(r.type, r.coach, r.gebied), r.traject_id, r.instrument,
                      _tekst(r.type, payload, titels))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from trajecten import logboek
 from trajecten.models import Gebeurtenis, KoppelingCursor, Traject, ZgwOpdracht, ZgwZaak
 from trajecten.runner import STAP_EVENT_TYPES, RetryPolicy as OutboxPolicy
 
@@ -143,6 +144,7 @@ def verwerk(engine: "Engine", client: ZakenClient, now: datetime | None = None, 
             res["later"] += 1
             continue
         tr = trajecten[r.traject_id]
+        logboek.noteer([tr.client_id], f"instrument:{tr.instrument}")
         try:
             zaak_update = _stuur(client, s, zaaktypen, r, tr, zaken.get(r.traject_id), now)
         except TijdelijkeFout as exc:
@@ -267,5 +269,7 @@ def job(engine: "Engine") -> dict:
     if not s.zgw_zaken_url:
         return {"actief": False}
     nieuw = vul(engine)
-    with client(s) as c:
+    # Logboek Dataverwerkingen: the trajectories (clients) registered as zaken (noted by ``verwerk``)
+    with logboek.verwerking(engine, "clientadministratie", gebruiker=ACTOR, naam="zaakregistratie (ZGW)",
+                            component="zgw"), client(s) as c:
         return {"nieuw": nieuw, **verwerk(engine, c)}
