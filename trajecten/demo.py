@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from schwifty import IBAN
 
+from . import kansen
 from .bsn import synthetisch
 from .config import load_settings
 from .engine import Engine
@@ -63,6 +64,7 @@ WERKGEVERS = ["Bakkerij Jansen BV", "Zorggroep Noord", "Installatiebedrijf Smit"
 
 # how coaches record outcomes (weights); plausible, not measured
 UITKOMSTEN = {
+    ("kansen_in_kaart", "jaarcontact"): {"gesproken": 70, "doorverwezen": 15, "niet_bereikt": 15},
     ("ww_preventie", "uitkomst_einde_ww"): {"werk": 55, "bijstand_aangevraagd": 35, "anders": 10},
     ("intensief_begeleiden", "besluit_week9"): {"afronden": 70, "verlengen": 30},
     ("intensief_begeleiden", "eindevaluatie"): {"werk": 30, "participatie": 20, "volgende_trede": 30, "geen_doorbraak": 20},
@@ -260,6 +262,9 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
         d = begin
         while d < today:
             progress.update(task, description=d.isoformat())
+            if d.weekday() == 0:  # Kansen in Kaart: a daily job in production, weekly here
+                clock.set(at(d, 6))
+                kansen.bijwerken(eng)
             sweep(at(d, 8))
             if d.weekday() < 5:
                 clock.set(at(d, 9))
