@@ -322,8 +322,8 @@ Where the time goes (profiled on SQLite; hand-written, the numbers in the table 
   uvicorn processes (`--workers`) raise capacity on PostgreSQL, not on SQLite (one writer).
 * **Worklist page** (`trajecten/web/_data.py: werklijst`): the coach's own open tasks come from the index
   `ix_taak_open` (assignee, due time); the coach selector comes from the users of the area. The team
-  lead's page used to count all 75,000 open tasks of the area three times per load (~130 ms each on
-  SQLite); the counts now stop at 1,000 ("meer dan 1000"; the caseload page has exact counts per coach)
+  lead's page used to count all 75,000 open tasks of the area three times per load (the 800 ms of the
+  previous run of this benchmark); the counts now stop at 1,000 ("meer dan 1000"; the caseload page has exact counts per coach)
   and the rows come from the partial index `ix_taak_open_due` (open tasks by due time). The page shows
   50 tasks per section ("Toon er meer": 200); rendering the rows with their completion forms is most of
   the page's time, so 50 staff loading it every second keep one process busy."""

@@ -153,13 +153,14 @@ class Engine:
         typed = self.parse_feiten(compiled, feiten)
         with self.db.connect() as conn:
             client = self._client(conn, client_id)
-        return self._decide_toegang(compiled, client, typed, peildatum or local_date(self.clock.now()))
+        peildatum = peildatum or local_date(self.clock.now())
+        return self._decide_toegang(compiled, client, typed, peildatum, self.engine_feiten(compiled, peildatum))
 
-    def engine_feiten(self, compiled: Compiled, peildatum: date, conn=None, in_batch: int = 0) -> dict[str, Any]:
+    def engine_feiten(self, compiled: Compiled, peildatum: date, conn=None) -> dict[str, Any]:
         """Facts only the engine knows, given to an eligibility rule that declares them:
         ``gestart_dit_jaar`` = trajectories of this instrument already started in the calendar year of
-        ``peildatum`` (plus ``in_batch`` accepted earlier in the same ``start_many``), for a yearly capacity.
-        Inside a start on PostgreSQL an advisory lock per instrument serialises concurrent starts."""
+        ``peildatum``, for a yearly capacity (``start_many`` adds those it accepts itself). Inside a start
+        on PostgreSQL an advisory lock per instrument serialises concurrent starts."""
         names = getattr(self.rules, "fact_names", None)
         regel = compiled.definitie.regel
         if names is None or not self.rules.known(regel) or "gestart_dit_jaar" not in names(regel):
@@ -171,12 +172,12 @@ class Engine:
                 c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"gestart:{instrument}".encode())})
             n = c.execute(sa.select(sa.func.count()).select_from(T).where(
                 T.c.instrument == instrument, T.c.start_datum.between(*year))).scalar_one()
-        return {"gestart_dit_jaar": n + in_batch}
+        return {"gestart_dit_jaar": n}
 
-    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, conn=None, in_batch: int = 0):
+    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, engine_facts: dict):
         try:
             facts = self.rule_facts(client, typed)
-            facts.update(self.engine_feiten(compiled, peildatum, conn, in_batch))
+            facts.update(engine_facts)
             return self.rules.decide(compiled.definitie.regel, facts, peildatum)
         except ValueError as exc:  # bad or missing facts for the rule
             veld = getattr(exc, "veld", "feiten")
@@ -228,6 +229,8 @@ class Engine:
                 for row in conn.execute(sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
                                         .where(C.c.id.in_(chunk))):
                     clients[row.id] = row
+            # counted once per batch (one query, one lock), not once per request
+            counted = self.engine_feiten(compiled, today, conn) if typed else {}
             todo = []  # (index, facts, decision, overruled, start date, status)
             for i, facts in typed.items():
                 v = verzoeken[i]
@@ -236,7 +239,11 @@ class Engine:
                     results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
                     continue
                 try:
-                    besluit = self._decide_toegang(compiled, client, facts, today, conn, len(todo))
+                    if "gestart_dit_jaar" in counted:  # with those accepted earlier in this batch
+                        extra = {**counted, "gestart_dit_jaar": counted["gestart_dit_jaar"] + len(todo)}
+                    else:
+                        extra = counted
+                    besluit = self._decide_toegang(compiled, client, facts, today, extra)
                 except OngeldigeInvoer as exc:
                     results[i] = exc
                     continue

@@ -233,11 +233,9 @@ class Verwerking:
         sleutel, reg = _sleutel(engine), register()
         per_bsn: dict[str, set[str]] = {b: set(a) for b, a in self.bsns.items()}
         if self.clients:
-            ids = sorted(self.clients)
             with engine.reader.connect() as conn:
-                for part in _delen(ids):
-                    for cid, bsn in conn.execute(sa.select(C.c.id, C.c.bsn).where(C.c.id.in_(part))):
-                        per_bsn.setdefault(bsn, set()).update(self.clients[cid])
+                for cid, bsn in bsns_van(conn, self.clients).items():
+                    per_bsn.setdefault(bsn, set()).update(self.clients[cid])
         rows = [self._rij(reg.get(act).uri, pseudoniem(bsn, sleutel), status, eind)
                 for bsn, acts in per_bsn.items() for act in sorted(acts or {self.activiteit})]
         if self.zonder_betrokkene and not rows:
@@ -362,6 +360,23 @@ def rijen_voor_bsns(engine, items: Iterable[tuple[str, str]], gebruiker: str, *,
         seen.add((bsn, act))
         rows.append(v._rij(reg.get(act).uri, pseudoniem(bsn, sleutel), status, eind))
     return rows
+
+
+def bsns_van(conn, client_ids: Iterable[int]) -> dict[int, str]:
+    """client id -> BSN (read only to make the pseudonym; never stored or logged)."""
+    out: dict[int, str] = {}
+    for part in _delen(sorted(client_ids)):
+        out.update(conn.execute(sa.select(C.c.id, C.c.bsn).where(C.c.id.in_(part))).all())
+    return out
+
+
+def rijen_voor_clients(engine, conn, items: Iterable[tuple[int, str]], gebruiker: str, *, naam: str,
+                       component: str, start: datetime | None = None) -> list[dict]:
+    """``rijen_voor_bsns`` for (client id, activity key) pairs, the BSNs read in ``conn`` (a sweep batch)."""
+    items = set(items)
+    bsn_of = bsns_van(conn, {cid for cid, _ in items})
+    return rijen_voor_bsns(engine, [(bsn_of[cid], act) for cid, act in items if cid in bsn_of], gebruiker,
+                           naam=naam, component=component, start=start)
 
 
 def verwerkt(engine, items: Iterable[tuple[str, str]], gebruiker: str, *, naam: str, component: str,

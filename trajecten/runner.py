@@ -316,24 +316,11 @@ def _value_memo(proc):
     return memo
 
 
-def _same_value_memo(proc):
-    """``proc`` remembering its last input: a batch passes the same ``now`` object thousands of times."""
-    last_in, last_out = object(), None
-
-    def memo(value):
-        nonlocal last_in, last_out
-        if value is not last_in:
-            last_in, last_out = value, proc(value)
-        return last_out
-
-    return memo
-
-
 def _mark_steps(conn, rows: list[dict]) -> None:
     """Record the outcome of fired/cancelled steps: per row sid -> status st, uitgevoerd_op op,
     te_laat_s late, uitkomst u, reden r; pogingen + 1."""
     dialect = conn.dialect
-    p_op = _same_value_memo(S.c.uitgevoerd_op.type._cached_bind_processor(dialect))
+    p_op = _value_memo(S.c.uitgevoerd_op.type._cached_bind_processor(dialect))
     ops = [p_op(r["op"]) for r in rows]
     if dialect.name == "postgresql":
         conn.exec_driver_sql(
@@ -603,12 +590,12 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int,
             bulk_insert(conn, S, new_steps, conflict=("traject_id", "stap", "volgnr"))
         if events:
             bulk_insert(conn, E, events)
-        _log_processing(engine, conn, rows, started, pg, logged if logged is not None else set())
+        _log_processing(engine, conn, rows, started, logged if logged is not None else set())
     res.seconden = _time.perf_counter() - t0
     return res
 
 
-def _log_processing(engine, conn, rows: list[Claimed], started: datetime, pg: bool,
+def _log_processing(engine, conn, rows: list[Claimed], started: datetime,
                     logged: set[tuple[int, str]]) -> None:
     """Logboek Dataverwerkingen: one record per client and instrument a sweep processed, written in the
     transaction of the first batch that did (so it holds exactly what committed, concurrent sweepers never
@@ -617,11 +604,9 @@ def _log_processing(engine, conn, rows: list[Claimed], started: datetime, pg: bo
     if not pairs:
         return
     logged |= pairs
-    bsn_of = dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(
-        _ids_in(C.c.id, {cid for cid, _ in pairs}, pg))).all())
-    bulk_insert(conn, Verwerking.__table__, logboek.rijen_voor_bsns(
-        engine, [(bsn_of[cid], f"instrument:{instrument}") for cid, instrument in pairs if cid in bsn_of],
-        SWEEP_ACTOR, naam="sweep: stappen uitvoeren", component="sweep", start=started))
+    bulk_insert(conn, Verwerking.__table__, logboek.rijen_voor_clients(
+        engine, conn, {(cid, f"instrument:{instrument}") for cid, instrument in pairs}, SWEEP_ACTOR,
+        naam="sweep: stappen uitvoeren", component="sweep", start=started))
 
 
 def _record_failures(engine, conn, failures, now, res: SweepResult, events: list[dict]) -> None:
