@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 from rich.console import Console  # noqa: E402
+from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: E402
 
 from bench import _common as c  # noqa: E402
 
@@ -68,13 +69,30 @@ def _make_app(url: str):
     from trajecten.tijd import FixedClock
     from trajecten.web import create_app
 
+    from trajecten.web import klaar_voor_verkeer
+
     eng = Engine(c.open_engine(url).db, clock=FixedClock(c.NOW), settings=load_settings(database_url=url))
-    return create_app(eng, secret_key="bench-sleutel")
+    app = create_app(eng, secret_key="bench-sleutel")
+    klaar_voor_verkeer()  # as ``trajecten serve`` does
+    return app
 
 
 def app_from_env():
     """uvicorn factory for ``--workers`` > 1 (each worker process builds its own app)."""
     return _make_app(os.environ["BENCH_API_URL"])
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with TCP_NODELAY on each connection. With ``--workers`` > 1 uvicorn binds the
+    socket itself (``socket.socket(family)``, protocol 0) and asyncio sets TCP_NODELAY only on sockets whose
+    protocol is TCP: a keep-alive answer written in two parts (headers, body) then waits for the client's
+    delayed ACK, ~40 ms per request. One process (asyncio binds the socket) is not affected."""
+
+    def connection_made(self, transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def serve(url: str, port: int, workers: int) -> None:
@@ -88,7 +106,8 @@ def serve(url: str, port: int, workers: int) -> None:
         uvicorn.run(_make_app(url), **opts)
     else:
         os.environ["BENCH_API_URL"] = url
-        uvicorn.run("bench.api:app_from_env", factory=True, workers=workers, **opts)
+        uvicorn.run("bench.api:app_from_env", factory=True, workers=workers, http="bench.api:NoDelayH11Protocol",
+                    **opts)
 
 
 def _free_port() -> int:

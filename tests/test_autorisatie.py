@@ -425,3 +425,35 @@ def test_a_coach_of_another_area_gets_404_for_everything_of_the_client(db_url):
         assert oost.get(f"/api/clients/{cid}").json()["bsn"] == "******782"
     finally:
         engine.db.dispose()
+
+
+def test_who_a_token_or_session_is_is_remembered_for_a_few_seconds_only(db_url, monkeypatch):
+    """The token and session-user look-ups are remembered per app for ``ONTHOUD_S`` seconds (no query per
+    request); a deactivated account is refused, over a token and in a session, once that has passed."""
+    from trajecten.web import _auth
+
+    clock = FixedClock(datetime.combine(date(2026, 3, 2), time(9, 0), tzinfo=TZ))
+    engine = open_engine(db_url, clock)
+    vul_gebruikers(engine)
+    uid = _uid(engine, "coach.oost.1")
+    token = maak_token(engine, "coach-token", "coach", gebruiker_id=uid)
+    app = create_app(engine, secret_key="geheugen")
+    nu = [1000.0]
+    monkeypatch.setattr(_auth, "_klok", lambda: nu[0])
+    api = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    sessie = login(app, "coach.oost.1")
+    assert api.get("/api/ik").json()["via"] == "token" and sessie.get("/api/ik").json()["via"] == "sessie"
+    gelezen: list[str] = []
+    sa.event.listen(engine.db, "before_cursor_execute", lambda conn, cur, sql, *rest: gelezen.append(sql))
+    for _ in range(3):
+        assert api.get("/api/ik").json()["gebruikersnaam"] == "coach.oost.1"
+        assert sessie.get("/api/ik").json()["gebruikersnaam"] == "coach.oost.1"
+    assert not [q for q in gelezen if "api_token" in q or "gebruiker" in q]
+    with engine.db.begin() as conn:
+        conn.execute(GebruikerRij.__table__.update().where(GebruikerRij.__table__.c.id == uid).values(actief=False))
+    assert api.get("/api/ik").status_code == 200  # still remembered, at most ONTHOUD_S
+    nu[0] += _auth.ONTHOUD_S + 0.1
+    assert api.get("/api/ik").status_code == 401
+    assert sessie.get("/api/ik").status_code == 401
+    assert TestClient(app, headers={"Authorization": "Bearer trj_onbekend"}).get("/api/ik").status_code == 401
+    engine.db.dispose()

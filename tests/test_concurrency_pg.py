@@ -58,3 +58,33 @@ def _open_and_report(url: str) -> str:
         return "ok"
     except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
         return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def test_a_connection_that_rested_is_pinged_and_replaced_when_the_server_dropped_it(pg_url, monkeypatch):
+    """``make_engine`` pings a pooled PostgreSQL connection before use once it has rested ``PING_NA_S``
+    seconds (not on every checkout, which cost a round trip per API request): a connection the server
+    dropped meanwhile is replaced, the caller never sees it."""
+    import time
+
+    import psycopg
+
+    from tests.conftest import PG_DSN
+    from trajecten import db
+
+    monkeypatch.setattr(db, "PING_NA_S", 0.2)
+    engine = db.make_engine(pg_url)
+    pinged = []
+    orig = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pinged.append(1) or orig(c))
+
+    def backend() -> int:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    first = backend()
+    assert backend() == first and pinged == []  # used moments ago: no ping
+    with psycopg.connect(PG_DSN + " dbname=postgres", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+    time.sleep(0.3)
+    assert backend() != first and pinged  # rested: pinged, found dead, replaced without an error
+    engine.dispose()

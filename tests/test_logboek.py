@@ -181,6 +181,48 @@ def test_api_reads_and_writes_are_logged_with_the_callers_trace(wereld):
     assert BSN not in dump
 
 
+def test_a_started_trajectory_commits_with_its_record_and_a_failed_record_undoes_the_start(wereld, monkeypatch):
+    """POST /api/trajecten writes the Logboek record in the start's own transaction: one record with the
+    fields the middleware gives (not a second one afterwards); when that record cannot be written, the
+    start is rolled back (500) and the attempt is still logged, with status ERROR."""
+    eng, app = wereld["engine"], wereld["app"]
+    cid = eng.add_client(BSN2, naam="Cliënt Twee", geboortedatum=date(1985, 1, 1), gebied="Oost",
+                         coach="coach.oost.1", bijstand_sinds=date(2020, 1, 1))
+    c = login(app, GEBRUIKERS["coach"][0])
+    vraag = {"instrument": "intensief_begeleiden", "client_id": cid, "feiten": {"variant": "richting_werk"}}
+    r = c.post("/api/trajecten", json=vraag, headers={"traceparent": INKOMEND})
+    assert r.status_code == 201, r.text
+    ours = logboek.lees_traceparent(r.headers["traceparent"])
+    (rec,) = records(eng, trace_id=ours.trace_id)
+    assert rec.parent_span_id == "b7ad6b7169203331" and rec.span_id != ours.span_id
+    assert rec.naam == "POST /api/trajecten" and rec.status == "OK" and rec.component == "api"
+    assert rec.activiteit == uri("instrument:intensief_begeleiden") and rec.gebruiker == "coach.oost.1"
+    assert rec.betrokkene == pseudo(BSN2) and rec.betrokkene_type == "BSN" and rec.start_tijd <= rec.eind_tijd
+    T = sa.table("traject", sa.column("client_id"))
+    with eng.db.connect() as conn:
+        def gestart() -> int:
+            return conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.client_id == cid)).scalar_one()
+        assert gestart() == 1
+    # the record cannot be written: no trajectory without its record
+    echte = logboek.schrijf
+
+    def kapot(engine, rows, conn=None):
+        if conn is not None:
+            raise RuntimeError("logboek onbereikbaar")
+        return echte(engine, rows, conn)
+
+    monkeypatch.setattr(logboek, "schrijf", kapot)
+    cid3 = eng.add_client("999999990", naam="Cliënt Drie", geboortedatum=date(1985, 1, 1), gebied="Oost",
+                          coach="coach.oost.1", bijstand_sinds=date(2020, 1, 1))
+    r = TestClient(app, raise_server_exceptions=False, cookies=c.cookies, headers=dict(c.headers)).post(
+        "/api/trajecten", json={**vraag, "client_id": cid3})
+    assert r.status_code == 500
+    with eng.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(T).where(T.c.client_id == cid3)).scalar_one() == 0
+    (rec,) = records(eng, betrokkene=pseudo("999999990"))  # a 500 carries no traceparent
+    assert rec.status == "ERROR" and rec.naam == "POST /api/trajecten"
+
+
 def test_a_route_mapped_to_none_that_reads_a_client_is_still_logged(wereld, monkeypatch, caplog):
     """Nothing skips the log silently: a forgotten mapping is logged under the client administration
     and warned about."""

@@ -9,19 +9,25 @@ from .fouten import OngeldigeInvoer
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
+def cijfers(value: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` also accepts ``²`` and other Unicode digits)."""
+    return value.isascii() and value.isdigit()
+
+
 def elfproef(bsn: str) -> bool:
-    if len(bsn) != 9 or not bsn.isdigit():
+    if len(bsn) != 9 or not cijfers(bsn) or bsn == "000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(bsn, _WEIGHTS))
-    return total % 11 == 0 and bsn != "000000000"
+    c = bsn.encode()  # weights 9..2 and -1 over the digits; 43 = the sum of the weights, 48 = ord("0")
+    return (9 * c[0] + 8 * c[1] + 7 * c[2] + 6 * c[3] + 5 * c[4] + 4 * c[5] + 3 * c[6] + 2 * c[7] - c[8]
+            - 43 * 48) % 11 == 0
 
 
 def valideer_bsn(value: str, veld: str = "bsn") -> str:
     """A valid 9-digit BSN (8 digits get a leading zero), or OngeldigeInvoer naming the field."""
     v = str(value).strip()
-    if len(v) == 8 and v.isdigit():
+    if len(v) == 8 and cijfers(v):
         v = "0" + v
-    if len(v) != 9 or not v.isdigit():
+    if len(v) != 9 or not cijfers(v):
         raise OngeldigeInvoer(veld, "moet 9 cijfers zijn")
     if not elfproef(v):
         raise OngeldigeInvoer(veld, "voldoet niet aan de elfproef")

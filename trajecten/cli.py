@@ -469,7 +469,7 @@ def serve(
     import uvicorn
 
     from . import scheduler
-    from .web import create_app
+    from .web import create_app, klaar_voor_verkeer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if db is None and demo:
@@ -494,6 +494,7 @@ def serve(
     if (w := logboek.sleutel_waarschuwing(eng.settings)) is not None:
         err.print(f"[bold yellow]waarschuwing:[/] {w}", highlight=False)
     app = create_app(eng)
+    klaar_voor_verkeer()
     config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     out.print(f"trajecten serve: database {eng.db.url.render_as_string(hide_password=True)}, "

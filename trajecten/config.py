@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .bsn import elfproef
+
 
 LOGBOEK_DEV_SLEUTEL = "ontwikkelsleutel-logboek-niet-voor-productie"
 
@@ -139,8 +141,7 @@ class Settings(BaseSettings):
         if not v and info.data.get("zgw_zaken_url"):
             raise ValueError("required when TRAJECTEN_ZGW_ZAKEN_URL is set")
         # RSIN: 9 digits and the 11-test (as Open Zaak checks bronorganisatie)
-        if v and (len(v) != 9 or not v.isdigit()
-                  or sum(int(c) * w for c, w in zip(v, (9, 8, 7, 6, 5, 4, 3, 2, -1))) % 11):
+        if v and not elfproef(v):
             raise ValueError("not a valid RSIN (9 digits passing the 11-test)")
         return v
 

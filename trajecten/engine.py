@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from . import logboek, runner
 from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
-from .db import is_postgres, make_engine, migrate, reader
+from .db import in_values, is_postgres, make_engine, migrate, reader
 from .definitie import INSTRUMENTEN_DIR, FeitType
 from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
@@ -195,17 +195,21 @@ class Engine:
                 yield new
 
     def start(self, instrument: str, client_id: int, feiten: dict[str, Any] | None = None, *, actor: str,
-              overrule_reden: str | None = None, mag_overrulen: bool = False, conn=None) -> StartResultaat:
+              overrule_reden: str | None = None, mag_overrulen: bool = False, conn=None,
+              client=None) -> StartResultaat:
         """Start a trajectory: check eligibility (refuse with the reasons, unless a person allowed to
-        overrule gives a reason), write the trajectory and its planned steps."""
+        overrule gives a reason), write the trajectory and its planned steps. ``client``: the client's row,
+        when the caller has read it in ``conn`` already (the API: its area check)."""
         (res,) = self.start_many(instrument, [StartVerzoek(client_id, feiten or {}, overrule_reden)], actor=actor,
-                                 mag_overrulen=mag_overrulen, conn=conn)
+                                 mag_overrulen=mag_overrulen, conn=conn,
+                                 gelezen={client_id: client} if client is not None else None)
         if isinstance(res, Exception):
             raise res
         return res
 
     def start_many(self, instrument: str, verzoeken: list["StartVerzoek"], *, actor: str,
-                   mag_overrulen: bool = False, conn=None) -> list["StartResultaat | TrajectFout"]:
+                   mag_overrulen: bool = False, conn=None,
+                   gelezen: dict[int, Any] | None = None) -> list["StartResultaat | TrajectFout"]:
         """Start many trajectories of one instrument in one transaction (the feed's bulk path; ``start``
         is this with one request). Each request gets its result or the refusal, in order: one refused
         request never stops the others."""
@@ -224,11 +228,11 @@ class Engine:
                 results[i] = exc
         with self.transaction(conn) as conn:
             ids = {verzoeken[i].client_id for i in typed}
-            clients = {}
-            for chunk in _chunks(sorted(ids), 5000):
-                for row in conn.execute(sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
-                                        .where(C.c.id.in_(chunk))):
-                    clients[row.id] = row
+            clients = dict(gelezen or {})  # client rows the caller read in this transaction (id -> row)
+            if ids - clients.keys():
+                clients.update((row.id, row) for row in conn.execute(
+                    sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
+                    .where(in_values(C.c.id, ids - clients.keys(), conn.dialect.name == "postgresql"))))
             # counted once per batch (one query, one lock), not once per request
             counted = self.engine_feiten(compiled, today, conn) if typed else {}
             todo = []  # (index, facts, decision, overruled, start date, status)
@@ -272,13 +276,17 @@ class Engine:
                  "gestart_door": actor, "aangemaakt_op": now}
                 for tid, (i, facts, _, _, start, status) in zip(tids, todo)])
             steps, events = [], []
+            due_of: dict[tuple[str, date], datetime] = {}  # a batch shares a few hundred anchor dates
             for tid, (i, facts, besluit, overruled, start, status) in zip(tids, todo):
                 cid = verzoeken[i].client_id
                 n = 0
                 for st in compiled.at_start:
                     ad = anchor_date(st, start, facts)
                     if ad is not None:
-                        steps.append(step_row(tid, st, max(self.plan_context.due(st, ad), now), 0))
+                        due = due_of.get((st.key, ad))
+                        if due is None:
+                            due = due_of[st.key, ad] = max(self.plan_context.due(st, ad), now)
+                        steps.append(step_row(tid, st, due, 0))
                         n += 1
                 events.append(_ev(tid, cid, "toegang_besluit", actor, now, besluit.to_json(), regel=defn.regel,
                                   versie=besluit.versie, json_ready=True))
@@ -520,7 +528,3 @@ def _typed(name: str, kind: FeitType, value: Any) -> Any:
                     "bool": "ja of nee", "text": "tekst"}[kind.value]
         raise OngeldigeInvoer(field, f"{str(value)[:40]!r} is geen {expected}") from None
 
-
-def _chunks(items: list, n: int):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]

@@ -36,6 +36,7 @@ def _ranges(path: Path = DATA) -> tuple[str, tuple[tuple[int, int, str], ...]]:
     return data.get("gemeente", ""), tuple(sorted(out))
 
 
+@lru_cache(maxsize=65536)  # a feed of 100,000 handovers looks up a few thousand distinct postcodes
 def gebied_voor(postcode: str, path: Path = DATA) -> str:
     """The area team for a (valid) postcode, or OngeldigeInvoer when it lies outside the municipality."""
     pc = normaliseer_postcode(postcode)

@@ -27,6 +27,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from . import geheugen
 from .engine import StartVerzoek
 from .fouten import NietToegelaten, OngeldigeToestand
 from .models import Client, Traject, TrajectStatus
@@ -62,7 +63,8 @@ def bijwerken(engine, *, chunk: int = 5000, progress: Callable[[int, int], None]
         return {"actief": False}
     from . import logboek
 
-    with logboek.systeemtaak(engine, ACTOR, naam="kansen in kaart bijwerken", component="kansen_in_kaart"):
+    with logboek.systeemtaak(engine, ACTOR, naam="kansen in kaart bijwerken", component="kansen_in_kaart"), \
+            geheugen.bulk():
         return _bijwerken(engine, chunk, progress)
 
 

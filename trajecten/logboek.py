@@ -12,14 +12,13 @@ insert when it ends. :func:`inzage` lists one client's processing history (an ac
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
 import random
 import re
 import secrets
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from typing import Iterable, Iterator
 import sqlalchemy as sa
 import yaml
 
+from .db import in_values
 from .models import Client, Gebeurtenis, Traject, Verwerking as VerwerkingRij
 
 log = logging.getLogger("trajecten.logboek")
@@ -177,7 +177,7 @@ def register() -> Register:
 def pseudoniem(bsn: str, sleutel: str) -> str:
     """The data subject id of the log: HMAC-SHA256 of the BSN with the secret key (hex, 64 chars);
     remembered for the clients a process meets again and again (each sweep, each page)."""
-    return hmac.new(sleutel.encode("utf-8"), bsn.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(sleutel.encode("utf-8"), bsn.encode("utf-8"), "sha256").hex()  # one-shot: same HMAC
 
 
 def _sleutel(engine) -> str:
@@ -211,6 +211,7 @@ class Verwerking:
     zonder_betrokkene: bool = False  # aggregates (monitoring): one record without a data subject
     clients: dict[int, set[str]] = field(default_factory=dict)  # client id -> specific activity keys
     bsns: dict[str, set[str]] = field(default_factory=dict)  # BSN -> specific activity keys (never stored)
+    eerder_vastgelegd: bool = False  # records already committed by the handler (``leg_vast``)
 
     def noteer(self, client_ids: Iterable[int], activiteit: str | None = None) -> None:
         for cid in client_ids:
@@ -228,14 +229,28 @@ class Verwerking:
     def leeg(self) -> bool:
         return not self.clients and not self.bsns and not self.zonder_betrokkene
 
-    def rijen(self, engine, status: str, eind: datetime) -> list[dict]:
-        """One record per (data subject, activity): the subject's specific activities, else the default."""
+    def vastgelegd(self) -> None:
+        """The records of what was noted so far are committed (:func:`leg_vast`): nothing left to write."""
+        self.clients.clear()
+        self.bsns.clear()
+        self.zonder_betrokkene = False
+        self.eerder_vastgelegd = True
+
+    def rijen(self, engine, status: str, eind: datetime, *, conn=None,
+              bekend: dict[int, str] | None = None) -> list[dict]:
+        """One record per (data subject, activity): the subject's specific activities, else the default.
+        The BSNs of the noted clients are read (in ``conn`` when given), except those in ``bekend``
+        (client id -> BSN, already read by the caller)."""
         sleutel, reg = _sleutel(engine), register()
         per_bsn: dict[str, set[str]] = {b: set(a) for b, a in self.bsns.items()}
         if self.clients:
-            with engine.reader.connect() as conn:
-                for cid, bsn in bsns_van(conn, self.clients).items():
-                    per_bsn.setdefault(bsn, set()).update(self.clients[cid])
+            bsn_of = {cid: bekend[cid] for cid in self.clients if cid in bekend} if bekend else {}
+            rest = [cid for cid in self.clients if cid not in bsn_of]
+            if rest:
+                with (engine.reader.connect() if conn is None else nullcontext(conn)) as c:
+                    bsn_of.update(bsns_van(c, rest))
+            for cid, bsn in bsn_of.items():
+                per_bsn.setdefault(bsn, set()).update(self.clients[cid])
         rows = [self._rij(reg.get(act).uri, pseudoniem(bsn, sleutel), status, eind)
                 for bsn, acts in per_bsn.items() for act in sorted(acts or {self.activiteit})]
         if self.zonder_betrokkene and not rows:
@@ -327,6 +342,21 @@ def sluit(engine, v: Verwerking, status: str) -> int:
     return len(rows)
 
 
+def leg_vast(engine, v: Verwerking, conn, *, bekend: dict[int, str] | None = None, status: str = OK) -> int:
+    """Write the records of ``v`` (what it noted so far) now, inside the caller's transaction ``conn``:
+    the processing and its record commit together, one round trip less than a second transaction
+    afterwards. Call ``v.vastgelegd()`` once that transaction has committed; when it rolls back, ``v``
+    still holds its data subjects and the surrounding processing records them (status ERROR)."""
+    if v.leeg:
+        return 0
+    rows = v.rijen(engine, status, nu(), conn=conn, bekend=bekend)
+    schrijf(engine, rows, conn)
+    return len(rows)
+
+
+_INSERT, _WENIG = V.insert(), 4
+
+
 def schrijf(engine, rows: list[dict], conn=None) -> None:
     if not rows:
         return
@@ -334,7 +364,10 @@ def schrijf(engine, rows: list[dict], conn=None) -> None:
 
     try:
         with engine.transaction(conn) as c:
-            bulk_insert(c, V, rows)
+            if len(rows) <= _WENIG:  # a request's record or two: SQLAlchemy's cached INSERT is cheaper
+                c.execute(_INSERT, rows)
+            else:
+                bulk_insert(c, V, rows)
     except Exception:
         log.error("logboek: %d verwerkingsrecord(s) niet geschreven", len(rows))
         raise
@@ -364,10 +397,7 @@ def rijen_voor_bsns(engine, items: Iterable[tuple[str, str]], gebruiker: str, *,
 
 def bsns_van(conn, client_ids: Iterable[int]) -> dict[int, str]:
     """client id -> BSN (read only to make the pseudonym; never stored or logged)."""
-    out: dict[int, str] = {}
-    for part in _delen(sorted(client_ids)):
-        out.update(conn.execute(sa.select(C.c.id, C.c.bsn).where(C.c.id.in_(part))).all())
-    return out
+    return dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(in_values(C.c.id, client_ids, conn.dialect.name == "postgresql"))).all())
 
 
 def rijen_voor_clients(engine, conn, items: Iterable[tuple[int, str]], gebruiker: str, *, naam: str,
@@ -463,7 +493,3 @@ def inzage(engine, *, client_id: int | None = None, bsn: str | None = None) -> l
              "handeling": r.naam, "gebruiker": r.gebruiker, "component": r.component, "status": r.status,
              "trace_id": r.trace_id} for r in rows]
 
-
-def _delen(items: list, n: int = 5000):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]

@@ -144,7 +144,9 @@ class Gebeurtenis(SQLModel, table=True):
     __tablename__ = "gebeurtenis"
     id: int | None = Field(default=None, primary_key=True)
     traject_id: int | None = Field(default=None, foreign_key="traject.id", index=True)
-    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
+    # no foreign key (migration 0014): implied by traject_id, or read from client by the writer; clients
+    # are never deleted, and the key's check per appended event cost the sweep a client look-up per step
+    client_id: int | None = Field(default=None, index=True)
     stap_id: int | None = Field(default=None)
     type: str = Field(max_length=50)
     actor: str = Field(max_length=100)

@@ -16,13 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import logboek
+from . import geheugen, logboek
 from .definitie import Stap, StapSoort
+from .db import in_values
 from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
                      Client, UTCDateTime, Verwerking)
 from .planner import anchor_date
@@ -135,24 +137,38 @@ class Claimed(NamedTuple):
 
 
 def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
+    # ``status = 'gepland'`` is written as a literal, not a bound parameter: a prepared statement's
+    # generic plan (psycopg prepares a statement after 5 runs on a connection) can only use the partial
+    # index ix_stap_due when the query itself implies its predicate; with a parameter it scans the table.
+    due_now = (S.c.status == sa.literal_column(f"'{_GEPLAND}'"), S.c.due_at <= now,
+               sa.or_(S.c.volgende_poging_op.is_(None), S.c.volgende_poging_op <= now))
     if pg:
-        due, start = S.c.due_at, T.c.start_datum
-    else:  # SQLite: read the stored text and convert it here, once per distinct value (see below)
-        due, start = sa.type_coerce(S.c.due_at, sa.String), sa.type_coerce(T.c.start_datum, sa.String)
+        # Lock the steps alone (index scan of ix_stap_due in due order, stopping after ``limit``), then
+        # read their trajectories by primary key. Joined in one statement, the planner hashed the whole
+        # ``traject`` table once thousands of steps were due (55-75 ms per batch at 167k trajectories).
+        steps = conn.execute(
+            sa.select(S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, S.c.due_at, S.c.pogingen)
+            .where(*due_now).order_by(S.c.due_at, S.c.id).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+        if not steps:
+            return []
+        of = {r[0]: r[1:] for r in conn.execute(
+            sa.select(T.c.id, T.c.instrument, T.c.definitie_versie, T.c.status, T.c.client_id, T.c.start_datum)
+            .where(in_values(T.c.id, {r[1] for r in steps}, True))
+        ).all()}
+        return [Claimed(*r, *of[r[1]]) for r in steps]
+    # SQLite: read the stored text and convert it here, once per distinct value (see below)
     q = (
         sa.select(
-            S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, due, S.c.pogingen,
-            T.c.instrument, T.c.definitie_versie, T.c.status, T.c.client_id, start,
+            S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, sa.type_coerce(S.c.due_at, sa.String),
+            S.c.pogingen, T.c.instrument, T.c.definitie_versie, T.c.status, T.c.client_id,
+            sa.type_coerce(T.c.start_datum, sa.String),
         )
         .join(T, T.c.id == S.c.traject_id)
-        .where(S.c.status == StapStatus.gepland.value, S.c.due_at <= now,
-               sa.or_(S.c.volgende_poging_op.is_(None), S.c.volgende_poging_op <= now))
+        .where(*due_now)
         .order_by(S.c.due_at, S.c.id)
         .limit(limit)
     )
-    if pg:
-        q = q.with_for_update(skip_locked=True, of=S)
-        return [Claimed(*r) for r in conn.execute(q).all()]
     # thousands of claimed steps share a handful of due times and start dates
     moments: dict[str, datetime] = {}
     days: dict[str, date] = {}
@@ -249,29 +265,26 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
     defaults = tuple(c.default.arg for c in missing)
     keys_all = keys + tuple(c.key for c in missing)
     sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
-    procs = [_value_memo(p) if p is not None and isinstance(c.type, (sa.Date, UTCDateTime)) else p
-             for p, c in zip(procs, (table.c[k] for k in keys_all))]
-    n_keys = len(keys)
+    # dates and moments repeat (a batch shares a few hundred: now, due times, start dates): converted once each
+    few = [isinstance(table.c[k].type, (sa.Date, UTCDateTime)) for k in keys_all]
+    n_keys, n = len(keys), len(rows)
+    columns = []  # column by column: map() over a column is far cheaper than a tuple per row
     try:  # a row without one of the first row's keys: SQLAlchemy's path (and its error), as before
-        if pg:
-            columns = []
-            for i, proc in enumerate(procs):
-                if i < n_keys:
-                    k = keys[i]
-                    vals = [r[k] for r in rows]
-                else:
-                    vals = [defaults[i - n_keys]] * len(rows)
-                columns.append([proc(v) for v in vals] if proc is not None else vals)
-            params = tuple(columns)
-        else:
-            procs_k = procs[:n_keys]
-            dflt = tuple(p(v) if p is not None else v for p, v in zip(procs[n_keys:], defaults))
-            params = [tuple([r[k] if p is None else p(r[k]) for k, p in zip(keys, procs_k)]) + dflt for r in rows]
+        for i, proc in enumerate(procs):
+            if i < n_keys:
+                vals = list(map(itemgetter(keys[i]), rows))
+                if proc is not None:
+                    vals = list(map({v: proc(v) for v in set(vals)}.__getitem__ if few[i] else proc, vals))
+                columns.append(vals)
+            else:
+                d = defaults[i - n_keys]
+                columns.append([d if proc is None else proc(d)] * n)
     except KeyError:
         return _insert_sa(conn, table, rows, conflict)
-    if pg and conflict is None and len(rows) >= COPY_FROM:
+    if pg and conflict is None and n >= COPY_FROM:
         # binary COPY: about twice as fast as INSERT ... unnest for many rows, but a few more round trips
-        return _copy_rows(conn, table, keys_all, zip(*params))
+        return _copy_rows(conn, table, keys_all, zip(*columns))
+    params = tuple(columns) if pg else list(zip(*columns))
     conn.exec_driver_sql(sql, params)
 
 
@@ -339,15 +352,6 @@ def _mark_steps(conn, rows: list[dict]) -> None:
         )
 
 
-def _ids_in(col, ids, pg: bool):
-    """``col IN ids`` with one parameter instead of thousands (compiling and sending them dominated)."""
-    if pg:
-        return col == sa.any_(sa.bindparam(None, list(ids), type_=postgresql.ARRAY(sa.Integer)))
-    # SQLite: the ids as one JSON array parameter (json_each), not one bound parameter per id
-    return col.in_(sa.select(sa.literal_column("value")).select_from(
-        sa.func.json_each(sa.bindparam(None, json.dumps(list(ids)), type_=sa.String))))
-
-
 class _BatchData:
     """Look-ups a batch needs beyond the claimed rows, fetched with one query each, only when needed."""
 
@@ -367,14 +371,16 @@ class _BatchData:
             for target in needs:
                 target.add(r.traject_id)
         self.pg = conn.dialect.name == "postgresql"
+        # Client columns are read by the client ids the claim brought along, not through a join with
+        # ``traject``: for a few thousand ids PostgreSQL's planner hashed the whole ``client`` table
+        # (30-50 ms per batch at 167k clients) where primary-key look-ups take 2 ms.
+        client_of = {r.traject_id: r.client_id for r in rows}
         self.facts: dict[int, dict] = {}
         if need_facts:
-            for row in conn.execute(
-                sa.select(T.c.id, T.c.feiten, C.c.geboortedatum, C.c.bijstand_sinds)
-                .join(C, C.c.id == T.c.client_id)
-                .where(_ids_in(T.c.id, need_facts, self.pg))
-            ).all():
-                merged = {"geboortedatum": row.geboortedatum, "bijstand_sinds": row.bijstand_sinds}
+            born = self._clients(C.c.geboortedatum, C.c.bijstand_sinds, ids={client_of[t] for t in need_facts})
+            for row in conn.execute(sa.select(T.c.id, T.c.feiten).where(in_values(T.c.id, need_facts, self.pg))).all():
+                geboortedatum, bijstand_sinds = born[client_of[row.id]]
+                merged = {"geboortedatum": geboortedatum, "bijstand_sinds": bijstand_sinds}
                 merged.update(row.feiten or {})
                 self.facts[row.id] = merged
         self.prior_payout: dict[int, dict[str, date]] = {}
@@ -386,7 +392,7 @@ class _BatchData:
                 sa.select(mine.c.id, other.c.regel, sa.func.max(other.c.opeisbaar_op).label("op"))
                 .select_from(mine.join(theirs, theirs.c.client_id == mine.c.client_id)
                              .join(other, other.c.traject_id == theirs.c.id))
-                .where(_ids_in(mine.c.id, need_prior, self.pg), theirs.c.id != mine.c.id, other.c.deel == 1,
+                .where(in_values(mine.c.id, need_prior, self.pg), theirs.c.id != mine.c.id, other.c.deel == 1,
                        other.c.status != "afgewezen")
                 .group_by(mine.c.id, other.c.regel)
             ).all():
@@ -396,17 +402,15 @@ class _BatchData:
             targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
                                  if st.herinnert_aan})
             for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(
-                    _ids_in(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))).all():
+                    in_values(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))).all():
                 self.task_status[(row.traject_id, row.stap)] = row.status
         self.coach: dict[int, str] = {}
         if need_coach:
-            for row in conn.execute(
-                sa.select(T.c.id, C.c.coach).join(C, C.c.id == T.c.client_id).where(_ids_in(T.c.id, need_coach, self.pg))
-            ).all():
-                self.coach[row.id] = row.coach
+            coach_of = self._clients(C.c.coach, ids={client_of[t] for t in need_coach})
+            self.coach = {t: coach_of[client_of[t]][0] for t in need_coach}
         self.uitkomst: dict[int, str | None] = {}
         if need_state:
-            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(_ids_in(T.c.id, need_state, self.pg))).all():
+            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(in_values(T.c.id, need_state, self.pg))).all():
                 self.uitkomst[row.id] = row.uitkomst
         self.planned: dict[int, dict[str, date]] = {}
         if need_planned:
@@ -415,9 +419,14 @@ class _BatchData:
                             if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:")})
             for row in conn.execute(
                 sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(
-                    _ids_in(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
+                    in_values(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
             ).all():
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
+
+    def _clients(self, *cols, ids: set[int]) -> dict[int, tuple]:
+        """``cols`` of the clients ``ids``, by client id."""
+        return {r[0]: tuple(r[1:]) for r in self.conn.execute(
+            sa.select(C.c.id, *cols).where(in_values(C.c.id, ids, self.pg))).all()}
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in Amsterdam time, converted once per distinct value in a batch."""
@@ -482,15 +491,16 @@ def fire_due(
     total = SweepResult()
     started = _time.perf_counter()
     logged: set[tuple[int, str]] = set()  # (client, instrument) already in the Logboek for this sweep
-    while True:
-        res = fire_batch(engine, now, batch_size, logged)
-        total.add(res)
-        if res.verwerkt + res.mislukt + res.incidenten == 0:
-            break
-        if max_batches is not None and total.batches >= max_batches:
-            break
-        if budget_s is not None and _time.perf_counter() - started >= budget_s:
-            break
+    with geheugen.bulk():
+        while True:
+            res = fire_batch(engine, now, batch_size, logged)
+            total.add(res)
+            if res.verwerkt + res.mislukt + res.incidenten == 0:
+                break
+            if max_batches is not None and total.batches >= max_batches:
+                break
+            if budget_s is not None and _time.perf_counter() - started >= budget_s:
+                break
     total.seconden = _time.perf_counter() - started
     return total
 
@@ -575,8 +585,12 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int,
             bulk_insert(conn, K, tasks)
         if payouts:
             insert_ignore(conn, U, payouts, ["sleutel"])
+        # one UPDATE per distinct set of values (mostly {status: actief} when first steps fire), not per trajectory
+        same: dict[tuple, list[int]] = {}
         for tid, values in traject_updates.items():
-            conn.execute(T.update().where(T.c.id == tid).values(**values))
+            same.setdefault(tuple(sorted(values.items())), []).append(tid)
+        for values, tids in same.items():
+            conn.execute(T.update().where(in_values(T.c.id, tids, pg)).values(**dict(values)))
         if ended:
             ids = list(ended)
             res.geannuleerd += conn.execute(

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Iterator
 
+import orjson
+
 from ._record import VELDEN
 
 
@@ -47,10 +49,13 @@ def lees(tekst: str, fmt: str) -> Iterator[tuple[int, dict | FeedParseFout, str]
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield n, FeedParseFout(n, f"geen geldige JSON (kolom {exc.colno}: {exc.msg})"), line
-                continue
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:  # the standard parser decides (it accepts NaN, huge numbers) and explains
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield n, FeedParseFout(n, f"geen geldige JSON (kolom {exc.colno}: {exc.msg})"), line
+                    continue
             if not isinstance(obj, dict):
                 yield n, FeedParseFout(n, "verwacht een JSON-object per regel"), line
                 continue

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from trajecten.bsn import elfproef
+from trajecten.bsn import cijfers, elfproef
 from trajecten.fouten import OngeldigeInvoer
 from trajecten.gebieden import normaliseer_postcode
 
 VELDEN = ("uwv_referentie", "bsn", "geboortedatum", "postcode", "ww_startdatum", "ww_einddatum", "risico_langdurig",
           "telefoon", "email", "opmerking")
 VERPLICHT = VELDEN[:7]
+_BEKEND = frozenset(VELDEN)
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _TEL = re.compile(r"^\+?[0-9 ()-]{10,20}$")
 _MAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
@@ -62,21 +63,16 @@ def _bool(value: Any) -> bool:
 
 def valideer(raw: dict[str, Any], vandaag: date) -> tuple[UwvRecord | None, list[tuple[str, str]], list[str]]:
     """(record or None, [(field, reason)], unknown field names)."""
-    problems: list[tuple[str, str]] = []
-    unknown = [k for k in raw if k not in VELDEN]
+    unknown = [k for k in raw if k not in _BEKEND]
     val: dict[str, Any] = {}
-
-    def get(name: str) -> Any:
+    fields: dict[str, Any] = {}  # each known field once: text stripped, empty text = absent
+    for name in VELDEN:
         v = raw.get(name)
         if isinstance(v, str):
-            v = v.strip()
-            if v == "":
-                v = None
-        return v
-
-    for name in VERPLICHT:
-        if get(name) is None:
-            problems.append((name, "ontbreekt"))
+            v = v.strip() or None
+        fields[name] = v
+    get = fields.__getitem__
+    problems: list[tuple[str, str]] = [(name, "ontbreekt") for name in VERPLICHT if fields[name] is None]
     ref = get("uwv_referentie")
     if ref is not None:
         if not isinstance(ref, str) or not _REF.match(ref):
@@ -86,9 +82,9 @@ def valideer(raw: dict[str, Any], vandaag: date) -> tuple[UwvRecord | None, list
     bsn = get("bsn")
     if bsn is not None:
         s = str(bsn) if isinstance(bsn, (str, int)) and not isinstance(bsn, bool) else ""
-        if len(s) == 8 and s.isdigit():
+        if len(s) == 8 and cijfers(s):
             s = "0" + s
-        if len(s) != 9 or not s.isdigit():
+        if len(s) != 9 or not cijfers(s):
             problems.append(("bsn", "moet 9 cijfers zijn"))
         elif not elfproef(s):
             problems.append(("bsn", "voldoet niet aan de elfproef"))

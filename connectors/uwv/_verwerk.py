@@ -16,8 +16,9 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from trajecten import logboek
+from trajecten import geheugen, logboek
 from trajecten.bsn import elfproef
+from trajecten.db import in_values
 from trajecten.engine import StartVerzoek
 from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
@@ -70,6 +71,11 @@ class Samenvatting:
 
 def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 5000) -> Samenvatting:
     """Process (line number, dict | FeedParseFout, raw line) items, ``chunk`` records per transaction."""
+    with geheugen.bulk():
+        return _verwerk(engine, regels, bron, actor, chunk)
+
+
+def _verwerk(engine, regels: Iterable, bron: str, actor: str, chunk: int) -> Samenvatting:
     s = Samenvatting(bron)
     now = engine.clock.now()
     today = local_date(now)
@@ -132,15 +138,13 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
            s: Samenvatting) -> None:
     """Apply accepted records in the caller's transaction: clients, trajectories (one bulk start),
     handover rows. A record refused by the eligibility rule is added to ``rejected``."""
+    pg = conn.dialect.name == "postgresql"
     refs = [r.uwv_referentie for _, _, r, _ in accepted]
-    known = set()
-    for part in _parts(refs):
-        known.update(conn.execute(sa.select(O.c.referentie).where(O.c.referentie.in_(part))).scalars())
+    known = set(conn.execute(sa.select(O.c.referentie).where(in_values(O.c.referentie, refs, pg))).scalars())
     todo = [a for a in accepted if a[2].uwv_referentie not in known]
     s.dubbel += len(accepted) - len(todo)
-    client_of: dict[str, int] = {}
-    for part in _parts(sorted({r.bsn for _, _, r, _ in todo})):
-        client_of.update((row.bsn, row.id) for row in conn.execute(sa.select(C.c.id, C.c.bsn).where(C.c.bsn.in_(part))))
+    client_of: dict[str, int] = dict(conn.execute(sa.select(C.c.bsn, C.c.id).where(
+        in_values(C.c.bsn, {r.bsn for _, _, r, _ in todo}, pg))).all())
     new: dict[str, dict] = {}
     for _, _, r, gebied in todo:
         if r.bsn not in client_of and r.bsn not in new:
@@ -152,11 +156,9 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
             row["id"] = cid
             client_of[row["bsn"]] = cid
         bulk_insert(conn, C, rows)
-    running: set[int] = set()
-    for part in _parts(sorted({client_of[r.bsn] for _, _, r, _ in todo})):
-        running.update(conn.execute(sa.select(T.c.client_id).where(
-            T.c.client_id.in_(part), T.c.instrument == "ww_preventie",
-            T.c.status != TrajectStatus.beeindigd.value)).scalars())
+    running: set[int] = set(conn.execute(sa.select(T.c.client_id).where(
+        in_values(T.c.client_id, {client_of[r.bsn] for _, _, r, _ in todo}, pg),
+        T.c.instrument == "ww_preventie", T.c.status != TrajectStatus.beeindigd.value)).scalars())
     handovers, to_start = [], []
     for item in todo:
         r = item[2]
@@ -199,11 +201,6 @@ def _handover(r: UwvRecord, cid: int, bron: str, now, uitkomst: str, traject_id:
             "uitkomst": uitkomst, "traject_id": traject_id}
 
 
-def _parts(items: list, n: int = 5000):
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
-
-
 def _redenen(problems) -> list[dict]:
     return [{"veld": f, "reden": why} for f, why in problems]
 
@@ -223,10 +220,8 @@ def _quarantine(conn, bron, rejected: list[tuple], now, s: Samenvatting) -> None
             s.per_reden[f] += 1
         rows.setdefault(digest, {"bron": bron, "regelnr": n, "inhoud": inhoud, "inhoud_hash": digest,
                                  "redenen": _redenen(problems), "ontvangen_op": now})
-    waiting: set[str] = set()
-    for part in _parts(list(rows)):
-        waiting.update(conn.execute(sa.select(Q.c.inhoud_hash).where(
-            Q.c.inhoud_hash.in_(part), Q.c.status == "open")).scalars())
+    waiting = set(conn.execute(sa.select(Q.c.inhoud_hash).where(
+        in_values(Q.c.inhoud_hash, rows, conn.dialect.name == "postgresql"), Q.c.status == "open")).scalars())
     new = [r for h, r in rows.items() if h not in waiting]
     if new:
         bulk_insert(conn, Q, new)

@@ -4,7 +4,7 @@ Start reading at ``_toegang.py`` (who may do what: ``ROUTE_ROLES``), then ``_api
 ``_verwerkingen.py`` maps each route to its processing activity (Logboek Dataverwerkingen, ``VERWERKINGEN``).
 """
 
-from ._app import alle_routes, create_app, openapi, routes_zonder_regel, write_openapi
+from ._app import alle_routes, create_app, klaar_voor_verkeer, openapi, routes_zonder_regel, write_openapi
 from ._auth import hash_wachtwoord, maak_gebruiker, maak_token
 from ._demo import DEMO_WACHTWOORD, demo_gebruikers
 from ._toegang import (MENSEN, OVERRULE_ROLLEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker, gebied_filter,
@@ -12,7 +12,7 @@ from ._toegang import (MENSEN, OVERRULE_ROLLEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Ge
 
 __all__ = [
     # _app
-    "create_app", "openapi", "write_openapi", "alle_routes", "routes_zonder_regel",
+    "create_app", "klaar_voor_verkeer", "openapi", "write_openapi", "alle_routes", "routes_zonder_regel",
     # _auth
     "hash_wachtwoord", "maak_gebruiker", "maak_token",
     # _demo

@@ -23,6 +23,7 @@ from .. import ontwikkelplan
 from . import _data as data
 from ._auth import huidige_gebruiker, maak_gebruiker, maak_token
 from ._toegang import COACH, TEAMLEIDER, Gebruiker, mag_overrulen
+from ._verwerkingen import transactie
 
 MAX_ID = 2_147_483_647
 FEED_MAX_BYTES = 50 * 1024 * 1024
@@ -290,24 +291,34 @@ def toegang(request: Request, g: Wie, body: ToegangVraag):
 @router.post("/trajecten", status_code=201, summary="Traject starten (409 met de redenen als de regel weigert)")
 def traject_start(request: Request, g: Wie, body: StartVraag):
     eng = _engine(request)
-    data.check_client(eng, g, body.client_id)
-    data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
-    logboek.noteer([body.client_id], f"instrument:{body.instrument}")
     try:
         if body.planstap:  # from a step of the ontwikkelplan: the same start, and the link recorded
+            data.check_client(eng, g, body.client_id)
+            data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+            logboek.noteer([body.client_id], f"instrument:{body.instrument}")
             res = ontwikkelplan.start_traject(eng, body.client_id, body.planstap, body.instrument, body.feiten,
                                               actor=g.actor, overrule_reden=body.overrule_reden,
                                               mag_overrulen=mag_overrulen(g))
         else:
-            res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
-                            overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g))
+            # one transaction: the client (404 outside the own area), the start and its Logboek record
+            eng.register.names()  # the definitions loaded (the first time: in a transaction of their own)
+            with transactie(request) as (conn, bekend):
+                client = data.client_rij(conn, g, body.client_id)
+                bekend[client.id] = client.bsn
+                data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+                logboek.noteer([body.client_id], f"instrument:{body.instrument}")
+                res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
+                                overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g), conn=conn,
+                                client=client)
     except NietToegelaten as exc:
         if body.overrule_reden is not None and not mag_overrulen(g) and exc.besluit is not None:
             return JSONResponse({"detail": "alleen een teamleider (of beheerder) mag een weigering overrulen",
                                  **_besluit(exc.besluit)}, status_code=403)
         raise
-    return {"traject_id": res.traject_id, "status": res.status, "start_datum": res.start_datum.isoformat(),
-            "stappen": res.stappen, "besluit": res.besluit.to_json(), "overruled": res.overruled}
+    # JSON-ready already (the decision as stored in its event): answered as is, without FastAPI's encoder
+    return JSONResponse({"traject_id": res.traject_id, "status": res.status,
+                         "start_datum": res.start_datum.isoformat(), "stappen": res.stappen,
+                         "besluit": res.besluit.to_json(), "overruled": res.overruled}, status_code=201)
 
 
 @router.get("/trajecten/{traject_id}", summary="Traject met stappen, gebeurtenissen en taken")

@@ -20,21 +20,40 @@ HIER = Path(__file__).resolve().parent
 SESSIE_COOKIE = "trajecten_sessie"
 
 
+_CSP = (b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"form-action 'self'; frame-ancestors 'none'")
+
+
+class _Beveiligingskoppen:
+    """Security headers on every answer (a header the handler set itself is kept). A plain ASGI
+    middleware: ``@app.middleware("http")`` would run every request through an extra task and streams."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+        if not path.startswith("/docs"):
+            extra += [(b"x-frame-options", b"DENY"), (b"content-security-policy", _CSP)]
+        if path.startswith("/api/") or path == "/":
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_met_koppen(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in extra if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_met_koppen)
+
+
 def _beveiligingskoppen(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def koppen(request, call_next):
-        response = await call_next(request)
-        h = response.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/docs"):
-            h.setdefault("X-Frame-Options", "DENY")
-            h.setdefault("Content-Security-Policy",
-                         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                         "form-action 'self'; frame-ancestors 'none'")
-        if request.url.path.startswith("/api/") or request.url.path == "/":
-            h.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(_Beveiligingskoppen)
 
 
 def alle_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -97,6 +116,17 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     if missing:  # pragma: no cover - a developer forgot the access table
         raise RuntimeError(f"routes zonder toegangsregel in ROUTE_ROLES: {missing}")
     return app
+
+
+def klaar_voor_verkeer() -> None:
+    """Once per server process, after ``create_app``: move everything loaded so far (modules, definitions,
+    rules, the app) out of the garbage collector's sight (``gc.freeze``). A full collection then walks
+    only what requests created, not the whole heap (~170,000 objects after start: 60-90 ms measured,
+    during which every request in flight stands still)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def openapi(app: FastAPI | None = None) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -107,30 +108,75 @@ def _van_rij(row, via: str, csrf: str | None = None) -> Gebruiker:
     return Gebruiker(row.id, row.gebruikersnaam, row.naam, row.rol, row.gebied, via, csrf)
 
 
-def _via_token(engine, token: str) -> Gebruiker | None:
-    with engine.reader.connect() as conn:
-        row = conn.execute(sa.select(A.c.id, A.c.naam, A.c.rol, A.c.actief, A.c.gebruiker_id)
-                           .where(A.c.token_hash == token_hash(token))).first()
-        if row is None or not row.actief:
+# Who a token or a session's user id is, remembered per app for a few seconds: 50 staff working at once
+# would otherwise read the same token and user rows for every request (on the event loop). Only a
+# found, active token or user is remembered; a revoked token or a deactivated account is refused at most
+# this long after the change (also one made by another process: the CLI, a second worker).
+ONTHOUD_S = 5.0
+_MAX_ONTHOUDEN = 10_000
+_klok = time.monotonic  # (tests move it forward)
+
+
+def _geheugen(request: Request) -> dict:
+    state = request.app.state
+    mem = getattr(state, "wie_geheugen", None)
+    if mem is None:
+        mem = state.wie_geheugen = {}
+    return mem
+
+
+def _onthouden(mem: dict, key):
+    hit = mem.get(key)
+    if hit is not None and hit[0] > _klok():
+        return hit[1]
+    return None
+
+
+def _onthoud(mem: dict, key, value) -> None:
+    if len(mem) >= _MAX_ONTHOUDEN:
+        mem.clear()
+    mem[key] = (_klok() + ONTHOUD_S, value)
+
+
+_TOKEN_Q = (sa.select(A.c.naam, A.c.rol, A.c.actief, A.c.gebruiker_id, G.c.id.label("g_id"),
+                      G.c.gebruikersnaam, G.c.naam.label("g_naam"), G.c.gebied, G.c.actief.label("g_actief"))
+            .select_from(A.outerjoin(G, G.c.id == A.c.gebruiker_id)))
+
+
+def _via_token(engine, token: str, mem: dict | None = None) -> Gebruiker | None:
+    h = token_hash(token)
+    if mem is not None and (g := _onthouden(mem, ("token", h))) is not None:
+        return g
+    with engine.reader.connect() as conn:  # the token and its user in one query
+        row = conn.execute(_TOKEN_Q.where(A.c.token_hash == h)).first()
+    if row is None or not row.actief:
+        return None
+    if row.gebruiker_id is not None:
+        if row.g_id is None or not row.g_actief:
             return None
-        if row.gebruiker_id is not None:
-            user = conn.execute(sa.select(G).where(G.c.id == row.gebruiker_id)).first()
-            if user is None or not user.actief:
-                return None
-            return Gebruiker(user.id, user.gebruikersnaam, user.naam, row.rol, user.gebied, "token")
-    return Gebruiker(None, f"token:{row.naam}", row.naam, row.rol, None, "token")
+        g = Gebruiker(row.g_id, row.gebruikersnaam, row.g_naam, row.rol, row.gebied, "token")
+    else:
+        g = Gebruiker(None, f"token:{row.naam}", row.naam, row.rol, None, "token")
+    if mem is not None:
+        _onthoud(mem, ("token", h), g)
+    return g
 
 
 def _via_sessie(engine, request: Request) -> Gebruiker | None:
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    with engine.reader.connect() as conn:
-        row = conn.execute(sa.select(G).where(G.c.id == uid)).first()
-    if row is None or not row.actief:
-        request.session.clear()
-        return None
-    return _van_rij(row, "sessie", csrf_token(request))
+    mem = _geheugen(request)
+    g = _onthouden(mem, ("sessie", uid))
+    if g is None:
+        with engine.reader.connect() as conn:
+            row = conn.execute(sa.select(G).where(G.c.id == uid)).first()
+        if row is None or not row.actief:
+            request.session.clear()
+            return None
+        g = _van_rij(row, "sessie")
+        _onthoud(mem, ("sessie", uid), g)
+    return Gebruiker(g.id, g.gebruikersnaam, g.naam, g.rol, g.gebied, "sessie", csrf_token(request))
 
 
 def csrf_token(request: Request) -> str:
@@ -182,7 +228,7 @@ async def huidige_gebruiker(request: Request) -> Gebruiker | None:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "gebruik Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
-        g = _via_token(engine, token.strip())
+        g = _via_token(engine, token.strip(), _geheugen(request))
         if g is None:
             raise HTTPException(401, "onbekend of ingetrokken token", headers={"WWW-Authenticate": "Bearer"})
     else:

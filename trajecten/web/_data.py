@@ -100,8 +100,11 @@ def clienten(engine, g: Gebruiker, q: str | None = None, limit: int = 50, offset
     return {"totaal": total, "limit": limit, "offset": offset, "clienten": [_client_dict(r) for r in rows]}
 
 
+_CLIENT_Q = sa.select(C).where(C.c.id == sa.bindparam("client_id"))  # built once: every request reads a client
+
+
 def _client_row(conn, g: Gebruiker, client_id: int):
-    row = conn.execute(sa.select(C).where(C.c.id == client_id)).first()
+    row = conn.execute(_CLIENT_Q, {"client_id": client_id}).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden(f"cliënt {client_id} bestaat niet")  # also when not visible: existence not revealed
     logboek.noteer([row.id])
@@ -138,6 +141,11 @@ def client_kort(engine, g: Gebruiker, client_id: int) -> dict:
 def check_client(engine, g: Gebruiker, client_id: int) -> None:
     with engine.reader.connect() as conn:
         _client_row(conn, g, client_id)
+
+
+def client_rij(conn, g: Gebruiker, client_id: int):
+    """``check_client`` inside the caller's transaction: the client's row (404 when not visible)."""
+    return _client_row(conn, g, client_id)
 
 
 # --------------------------------------------------------------------------- trajectories

@@ -15,6 +15,8 @@ instrument's, where the code knows it). A route mapped to None that does note cl
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from anyio import to_thread
 
@@ -137,29 +139,61 @@ class LogboekMiddleware:
             await self._sluit(scope, v, logboek.ERROR if fout or status["code"] >= 400 else logboek.OK)
 
     async def _sluit(self, scope, v: logboek.Verwerking, status: str) -> None:
-        route = scope.get("route")
-        path = getattr(route, "path", None)
-        method = "GET" if scope.get("method") == "HEAD" else scope.get("method", "")
-        if path is None:
-            return  # no route matched (404 before any handler): nothing was read
-        key = (method, path)
-        activiteit = VERWERKINGEN.get(key)
-        if activiteit is None:
-            if not (v.clients or v.bsns):
-                return
-            log.warning("route %s %s verwerkt persoonsgegevens maar heeft geen verwerkingsactiviteit in "
-                        "VERWERKINGEN; vastgelegd als %s", method, path, CLIENT)
-            activiteit = CLIENT
-        g = (scope.get("state") or {}).get("gebruiker")
-        if g is None:
-            return  # not logged in: the handler never ran
-        v.activiteit = activiteit
-        v.zonder_betrokkene = activiteit in ZONDER_BETROKKENE
-        v.gebruiker = g.actor
-        v.naam = f"{method} {path}"
-        v.component = "api" if path.startswith("/api") else "pagina"
+        if not _benoem(scope, v) or v.leeg:
+            return  # nothing to record (or the handler recorded it in its own transaction: ``transactie``)
+        method, path = v.naam.split(" ", 1)
         engine = scope["app"].state.engine
         try:
             await to_thread.run_sync(logboek.sluit, engine, v, status)
         except Exception:  # noqa: BLE001 - logged by logboek.schrijf; the answer has been sent already
             log.exception("logboek: verwerking van %s %s niet vastgelegd", method, path)
+
+
+def _benoem(scope, v: logboek.Verwerking) -> bool:
+    """Give the request's processing its activity (of the route), user, name and component; False when
+    there is nothing to record (no route matched, or nobody logged in so the handler never ran)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    method = "GET" if scope.get("method") == "HEAD" else scope.get("method", "")
+    if path is None:
+        return False  # no route matched (404 before any handler): nothing was read
+    activiteit = VERWERKINGEN.get((method, path))
+    if activiteit is None:
+        if not (v.clients or v.bsns):
+            return False
+        log.warning("route %s %s verwerkt persoonsgegevens maar heeft geen verwerkingsactiviteit in "
+                    "VERWERKINGEN; vastgelegd als %s", method, path, CLIENT)
+        activiteit = CLIENT
+    g = (scope.get("state") or {}).get("gebruiker")
+    if g is None:
+        return False  # not logged in: the handler never ran
+    v.activiteit = activiteit
+    v.zonder_betrokkene = activiteit in ZONDER_BETROKKENE and not v.eerder_vastgelegd
+    v.gebruiker = g.actor
+    v.naam = f"{method} {path}"
+    v.component = "api" if path.startswith("/api") else "pagina"
+    return True
+
+
+@contextmanager
+def transactie(request) -> Iterator[tuple[Any, dict[int, str]]]:
+    """A write transaction for a handler that also holds the request's Logboek records: at the end of the
+    block, what the request noted is written in that same transaction (status OK, the fields the
+    middleware would give them), so the processing and its record commit together in one round trip
+    instead of a second transaction after the answer. When the block or the commit fails, nothing is
+    marked and the middleware records the processing with status ERROR, as for any other request.
+
+        with transactie(request) as (conn, bekend):
+            ...  # bekend[client_id] = bsn for clients already read: their BSNs are not read again
+    """
+    engine = request.app.state.engine
+    v = logboek.huidige()
+    bekend: dict[int, str] = {}
+    with engine.db.begin() as conn:
+        yield conn, bekend
+        if v is not None and _benoem(request.scope, v):
+            logboek.leg_vast(engine, v, conn, bekend=bekend)
+        else:
+            v = None
+    if v is not None:
+        v.vastgelegd()  # committed: the middleware has nothing left to write
