@@ -88,3 +88,43 @@ def test_a_connection_that_rested_is_pinged_and_replaced_when_the_server_dropped
     time.sleep(0.3)
     assert backend() != first and pinged  # rested: pinged, found dead, replaced without an error
     engine.dispose()
+
+
+def test_cli_sweep_with_two_processes_fires_every_step_once(pg_url, monkeypatch):
+    """``trajecten sweep --processen 2``: two sweeper processes on the database the command was given;
+    every due step fires once and the counts of both are added up (that sweepers really overlap is the
+    harness test above, which starts them together behind a barrier)."""
+    import json
+
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from tests.helpers import at, plant_due_reminders
+    from tests.reliability.harness import START, open_engine
+    from trajecten.cli import app as cli
+    from trajecten.models import Gebeurtenis, GeplandeStap
+
+    reset_pg(pg_url)
+    eng, clock = open_engine(pg_url, START)
+    try:
+        plant_due_reminders(eng, 4000, lambda i: at(2026, 1, 12, 8, i % 60), seed=5, created=clock.now())
+    finally:
+        eng.db.dispose()
+    monkeypatch.setenv("TRAJECTEN_DATABASE_URL", pg_url)
+    res = CliRunner().invoke(cli, ["sweep", "--now", "2026-01-12T10:00", "--processen", "2", "--batch-size", "100",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    counts = json.loads(res.output)
+    assert counts["uitgevoerd"] == 4000 and counts["incidenten"] == 0
+    assert len(counts["per_proces"]) == 2 and sum(counts["per_proces"]) == 4000  # two sweepers reported
+    S, E = GeplandeStap.__table__, Gebeurtenis.__table__
+    db = sa.create_engine(pg_url)
+    try:
+        with db.connect() as conn:
+            assert conn.execute(sa.select(S.c.status, sa.func.count()).group_by(S.c.status)).all() == [("uitgevoerd", 4000)]
+            per_step = conn.execute(sa.select(E.c.stap_id, sa.func.count()).where(E.c.stap_id.is_not(None))
+                                    .group_by(E.c.stap_id)).all()
+    finally:
+        db.dispose()
+    assert len(per_step) == 4000 and {n for _, n in per_step} == {1}
+    assert counts["batches"] >= 40  # 4000 steps in batches of 100, over both sweepers

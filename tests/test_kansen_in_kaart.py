@@ -77,8 +77,8 @@ def test_yearly_contact_timeline_over_simulated_years(engine, clock):
     assert res["gestart"] == 1 and res["kandidaten"] == 1
     (tr,) = _kik(engine, cid)
     assert tr.feiten == {"contact_vanaf": "2026-03-10", "andere_lopende_trajecten": 0, "uitgestroomd_op": None}
-    (besluit,) = events(engine, tr.id, "toegang_besluit")
-    assert besluit.regel == "kansen_in_kaart.toegang" and besluit.payload["uitkomst"] is True
+    (gestart,) = events(engine, tr.id, "traject_gestart")
+    assert gestart.regel == "kansen_in_kaart.toegang" and gestart.payload["besluit"]["uitkomst"] is True
     assert planned(engine, tr.id) == {("jaarcontact", 0): at(2026, 3, 10)}
 
     assert engine.sweep(at(2026, 3, 9, 23, 0)).uitgevoerd == 0  # the day before: nothing

@@ -38,8 +38,9 @@ def test_intensief_begeleiden_planned_steps(engine):
     }
     assert at(2026, 7, 6).utcoffset().total_seconds() == 7200  # summer time kept in the due moment
     assert res.stappen == 6
-    types = [e.type for e in events(engine, res.traject_id)]
-    assert types == ["toegang_besluit", "traject_gestart"]
+    (gestart,) = events(engine, res.traject_id)  # one event: the start, with the decision that allowed it
+    assert gestart.type == "traject_gestart" and gestart.payload["besluit"]["uitkomst"] is True
+    assert gestart.regel == gestart.payload["besluit"]["regel"] and gestart.regel_versie
 
 
 def test_ww_preventie_far_end_date_is_planned_to_start_six_months_before(engine):
@@ -332,10 +333,10 @@ def test_overrule_needs_permission_and_a_reason_which_is_recorded(engine):
                        mag_overrulen=True)
     assert res.overruled is True and res.besluit.uitkomst is False and res.status == "actief"
     evs = events(engine, res.traject_id)
-    assert [e.type for e in evs] == ["toegang_besluit", "toegang_overruled", "traject_gestart"]
-    assert evs[0].payload["uitkomst"] is False
-    assert evs[0].regel == "intensief_begeleiden.toegang" and evs[0].regel_versie
-    assert evs[1].payload == {"reden": "bijstand al toegekend per 1-1"}
+    assert [e.type for e in evs] == ["toegang_overruled", "traject_gestart"]
+    assert evs[1].payload["besluit"]["uitkomst"] is False  # the refusal that was overruled
+    assert evs[1].regel == "intensief_begeleiden.toegang" and evs[1].regel_versie
+    assert evs[0].payload == {"reden": "bijstand al toegekend per 1-1"}
     assert evs[1].actor == "teamleider.bea"
     assert res.stappen == 6
 
@@ -343,7 +344,7 @@ def test_overrule_needs_permission_and_a_reason_which_is_recorded(engine):
 def test_eligible_start_records_the_decision_not_an_overrule(engine):
     res = engine.start(IB, client(engine), FEITEN[IB], actor=ACTOR, overrule_reden="onnodig", mag_overrulen=True)
     assert res.overruled is False
-    assert [e.type for e in events(engine, res.traject_id)] == ["toegang_besluit", "traject_gestart"]
+    assert [e.type for e in events(engine, res.traject_id)] == ["traject_gestart"]
 
 
 @pytest.mark.parametrize(
@@ -382,7 +383,7 @@ def test_unknown_event_is_refused_naming_the_known_ones(engine):
     assert err.value.veld == "event"
     assert "werk_gestopt" in str(err.value)
     assert "werk_beeindigd" in err.value.reden and "herinstroom" in err.value.reden
-    assert [e.type for e in events(engine, res.traject_id)] == ["toegang_besluit", "traject_gestart"]
+    assert [e.type for e in events(engine, res.traject_id)] == ["traject_gestart"]
 
 
 def test_task_rows_do_not_exist_before_the_step_fires(engine):

@@ -421,17 +421,29 @@ def taak_afronden(taak: int, uitkomst: Optional[str] = typer.Option(None), door:
 def sweep(
     now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is (JJJJ-MM-DDTHH:MM)"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
+    processen: int = typer.Option(1, "--processen", min=1, max=16,
+                                  help="PostgreSQL: zoveel sweepers tegelijk (elk een eigen proces); SQLite: altijd 1"),
     json_: bool = typer.Option(False, "--json", help="tellingen als JSON"),
 ):
     """Voer alle stappen uit die nu aan de beurt zijn (in batches)."""
     moment = _parse_moment(now, "--now")
-    res = _engine(moment).sweep(moment, batch_size=batch_size)
+    eng = _engine(moment)
+    parts = []
+    if processen > 1 and eng.is_postgres:
+        from . import sweepers
+
+        eng.db.dispose()
+        res, parts = sweepers.sweep(eng.settings, moment, batch_size, processen)
+    else:
+        res = eng.sweep(moment, batch_size=batch_size)
+    per_proces = [p.verwerkt for p in parts]
     if json_:
-        out.print_json(data=res.as_dict())
+        out.print_json(data={**res.as_dict(), **({"per_proces": per_proces} if parts else {})})
     else:
         out.print(f"uitgevoerd {res.uitgevoerd}, overgeslagen {res.overgeslagen}, geannuleerd {res.geannuleerd}, "
                   f"opnieuw geprobeerd {res.mislukt}, incidenten {res.incidenten}, te laat {res.te_laat} "
-                  f"({res.batches} batches, {res.seconden:.2f} s)")
+                  f"({res.batches} batches, {res.seconden:.2f} s)"
+                  + (f"; per sweeper {', '.join(map(str, per_proces))}" if parts else ""))
 
 
 @app.command()

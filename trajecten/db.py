@@ -90,6 +90,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
+            # 8 KiB pages (PostgreSQL's size) for a new database file: bulk writes (a feed import, a sweep)
+            # were faster than with 4 KiB in alternated runs; no effect on an existing database
+            cur.execute("PRAGMA page_size=8192")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")

@@ -288,14 +288,15 @@ class Engine:
                             due = due_of[st.key, ad] = max(self.plan_context.due(st, ad), now)
                         steps.append(step_row(tid, st, due, 0))
                         n += 1
-                events.append(_ev(tid, cid, "toegang_besluit", actor, now, besluit.to_json(), regel=defn.regel,
-                                  versie=besluit.versie, json_ready=True))
                 if overruled:
                     events.append(_ev(tid, cid, "toegang_overruled", actor, now,
                                       {"reden": verzoeken[i].overrule_reden}))
+                # one event: the start with the eligibility decision that allowed it (rule and version in
+                # the event's own columns, the explanation in the payload)
                 events.append(_ev(tid, cid, "traject_gestart", actor, now,
-                                  {"instrument": instrument, "versie": compiled.versie,
-                                   "start_datum": start.isoformat(), "status": status, "stappen": n}))
+                                  {"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
+                                   "status": status, "stappen": n, "besluit": besluit.to_json()},
+                                  regel=defn.regel, versie=besluit.versie, json_ready=True))
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
             runner.bulk_insert(conn, S, steps)
             runner.bulk_insert(conn, E, events)

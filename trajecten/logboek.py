@@ -153,16 +153,20 @@ def _activiteit(sleutel: str, uri: str, spec: dict) -> Activiteit:
                       int(spec["bewaartermijn_maanden"]))
 
 
-_rng: tuple[int, random.Random] | None = None
+_rng = random.Random(secrets.token_bytes(16))
+
+
+def _reseed() -> None:
+    _rng.seed(secrets.token_bytes(16))
+
+
+os.register_at_fork(after_in_child=_reseed)  # a forked worker gets its own sequence
 
 
 def _span_id() -> str:
     """A random span id for a record: bulk paths write thousands at a time, so from a generator seeded
     once per process with the OS's randomness, not a system call per record (W3C: random, not all zero)."""
-    global _rng
-    if _rng is None or _rng[0] != os.getpid():  # a forked worker gets its own sequence
-        _rng = (os.getpid(), random.Random(secrets.token_bytes(16)))
-    return f"{_rng[1].getrandbits(64) or 1:016x}"
+    return f"{_rng.getrandbits(64) or 1:016x}"
 
 
 @lru_cache(maxsize=1)

@@ -7,9 +7,11 @@ a duplicate. Nothing logged here contains a BSN.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -48,6 +50,13 @@ class Samenvatting:
     onbekende_velden: Counter = field(default_factory=Counter)
     bestand_fout: str | None = None
 
+    def tel_op(self, other: "Samenvatting") -> None:
+        """Add the counts of a part processed elsewhere (a writer thread); ``bron`` and ``ontvangen`` stay."""
+        for name in ("geaccepteerd", "gestart", "gepland", "geen_risico", "al_lopend", "dubbel", "quarantaine"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.per_reden.update(other.per_reden)
+        self.onbekende_velden.update(other.onbekende_velden)
+
     def as_dict(self) -> dict:
         return {"bron": self.bron, "ontvangen": self.ontvangen, "geaccepteerd": self.geaccepteerd,
                 "gestart": self.gestart, "gepland": self.gepland, "geen_risico": self.geen_risico,
@@ -69,7 +78,7 @@ class Samenvatting:
         return out
 
 
-def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 5000) -> Samenvatting:
+def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: int = 10_000) -> Samenvatting:
     """Process (line number, dict | FeedParseFout, raw line) items, ``chunk`` records per transaction."""
     with geheugen.bulk():
         return _verwerk(engine, regels, bron, actor, chunk)
@@ -83,35 +92,111 @@ def _verwerk(engine, regels: Iterable, bron: str, actor: str, chunk: int) -> Sam
     accepted: list[tuple] = []  # (line, raw, record, area team)
     kept_bsns: list[str] = []  # BSNs of rejected records (the Logboek records their quarantine)
     rejected: list[tuple] = []  # (line, raw, [(field, reason)])
-    for n, obj, raw in regels:
-        s.ontvangen += 1
-        if isinstance(obj, FeedParseFout):
-            rejected.append((n, raw, [("regel", obj.reden)]))
-        else:
-            record, gebied, problems, unknown = _check(obj, today)
-            if unknown:
-                s.onbekende_velden.update(unknown)
-            if problems:
-                rejected.append((n, raw, problems))
-                if isinstance(obj.get("bsn"), str):
-                    kept_bsns.append(obj["bsn"])
-            elif record.uwv_referentie in seen:
-                s.dubbel += 1
-            else:
-                seen.add(record.uwv_referentie)
-                accepted.append((n, raw, record, gebied))
-        if len(accepted) + len(rejected) >= chunk:
-            with engine.db.begin() as conn:
-                _apply(engine, conn, accepted, rejected, bron, actor, now, s)
-                _quarantine(conn, bron, rejected, now, s)
-                _log_quarantined(engine, conn, kept_bsns, bron, actor)
-            accepted, rejected, kept_bsns = [], [], []
-    if accepted or rejected:
+    schrijvers = _Schrijvers(engine, bron, actor, now) if _parallel(engine) else None
+
+    def flush() -> None:
+        if schrijvers is not None:  # accepted records go to the writers; this thread keeps the rejected
+            schrijvers.geef(accepted)
+            if rejected:
+                with engine.db.begin() as conn:
+                    _quarantine(conn, bron, rejected, now, s)
+                    _log_quarantined(engine, conn, kept_bsns, bron, actor)
+            return
         with engine.db.begin() as conn:
             _apply(engine, conn, accepted, rejected, bron, actor, now, s)
             _quarantine(conn, bron, rejected, now, s)
             _log_quarantined(engine, conn, kept_bsns, bron, actor)
+
+    try:
+        for n, obj, raw in regels:
+            s.ontvangen += 1
+            if isinstance(obj, FeedParseFout):
+                rejected.append((n, raw, [("regel", obj.reden)]))
+            else:
+                record, gebied, problems, unknown = _check(obj, today)
+                if unknown:
+                    s.onbekende_velden.update(unknown)
+                if problems:
+                    rejected.append((n, raw, problems))
+                    if isinstance(obj.get("bsn"), str):
+                        kept_bsns.append(obj["bsn"])
+                elif record.uwv_referentie in seen:
+                    s.dubbel += 1
+                else:
+                    seen.add(record.uwv_referentie)
+                    accepted.append((n, raw, record, gebied))
+            if len(accepted) + len(rejected) >= chunk:
+                flush()
+                accepted, rejected, kept_bsns = [], [], []
+        if accepted or rejected:
+            flush()
+    except BaseException:
+        if schrijvers is not None:
+            schrijvers.klaar(stil=True)  # the writers stop too; this error is the one raised
+        raise
+    if schrijvers is not None:
+        for deel in schrijvers.klaar():
+            s.tel_op(deel)
     return s
+
+
+SCHRIJVERS = 2  # PostgreSQL: transactions writing accepted records at the same time
+
+
+def _parallel(engine) -> bool:
+    """A file or pulled feed on PostgreSQL is written by ``SCHRIJVERS`` transactions at once: while one
+    waits for the server to take its rows (COPY, indexes, key checks: more than half of an import's time
+    on one connection), the other prepares its own. Within a processing that notes its data subjects (an
+    API push, a few records) the records are written in that request's own transaction, one writer."""
+    return engine.is_postgres and SCHRIJVERS > 1 and logboek.huidige() is None
+
+
+class _Schrijvers:
+    """Accepted records split over writer threads by BSN, each writer with its own connection and
+    transactions. One person's records always go to the same writer, in file order, so the checks that
+    read earlier records (the client exists, a preventie trajectory runs) see them committed; duplicate
+    references were removed before the split. Each chunk part is one transaction (client, trajectory,
+    handover, Logboek; a record the eligibility rule refuses is quarantined in it)."""
+
+    def __init__(self, engine, bron: str, actor: str, now):
+        self.engine, self.bron, self.actor, self.now = engine, bron, actor, now
+        self.pools = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"uwv-feed-{i}") for i in range(SCHRIJVERS)]
+        self.wachtend: list[list[Future]] = [[] for _ in range(SCHRIJVERS)]
+        self.klare: list[Samenvatting] = []
+
+    def geef(self, accepted: list[tuple]) -> None:
+        delen: list[list[tuple]] = [[] for _ in range(SCHRIJVERS)]
+        for item in accepted:
+            delen[int(item[2].bsn) % SCHRIJVERS].append(item)
+        for i, deel in enumerate(delen):
+            if not deel:
+                continue
+            while len(self.wachtend[i]) >= 2:  # at most two parts waiting per writer (memory stays bounded)
+                self.klare.append(self.wachtend[i].pop(0).result())
+            ctx = contextvars.copy_context()  # the trace of the Logboek records
+            self.wachtend[i].append(self.pools[i].submit(ctx.run, self._schrijf, deel))
+
+    def _schrijf(self, deel: list[tuple]) -> Samenvatting:
+        s = Samenvatting(self.bron)
+        refused: list[tuple] = []
+        with self.engine.db.begin() as conn:
+            _apply(self.engine, conn, deel, refused, self.bron, self.actor, self.now, s)
+            _quarantine(conn, self.bron, refused, self.now, s)
+        return s
+
+    def klaar(self, stil: bool = False) -> list[Samenvatting]:
+        """Wait for every writer; the first error (after all have stopped) is raised, unless ``stil``."""
+        fout = None
+        for i, pool in enumerate(self.pools):
+            for f in self.wachtend[i]:
+                try:
+                    self.klare.append(f.result())
+                except Exception as exc:  # noqa: BLE001 - raised below, once every writer has stopped
+                    fout = fout or exc
+            pool.shutdown()
+        if fout is not None and not stil:
+            raise fout
+        return self.klare
 
 
 def _log_quarantined(engine, conn, bsns: list[str], bron: str, actor: str) -> None:

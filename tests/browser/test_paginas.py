@@ -117,8 +117,8 @@ def test_a_coach_starts_intensief_begeleiden_and_completes_a_task(live, nieuwe_c
 
     # the client file now explains the decision in its timeline
     page.get_by_role("link", name=live.client_naam).first.click()
-    assert "toegang besluit" in page.locator("ol.tijdlijn").inner_text()
-    assert page.locator("ol.tijdlijn div.besluit.ja table.redenen").count() >= 1
+    assert "traject gestart" in page.locator("ol.tijdlijn").inner_text()
+    assert page.locator("ol.tijdlijn li", has_text="traject gestart").locator("div.besluit.ja table.redenen").count() == 1
     schiet(page, "client")
     assert errors == []
     STATE["intensief"] = tid
