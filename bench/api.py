@@ -67,9 +67,7 @@ def _make_app(url: str):
     from trajecten.config import load_settings
     from trajecten.engine import Engine
     from trajecten.tijd import FixedClock
-    from trajecten.web import create_app
-
-    from trajecten.web import klaar_voor_verkeer
+    from trajecten.web import create_app, klaar_voor_verkeer
 
     eng = Engine(c.open_engine(url).db, clock=FixedClock(c.NOW), settings=load_settings(database_url=url))
     app = create_app(eng, secret_key="bench-sleutel")
@@ -341,23 +339,23 @@ Where the time goes (hand-written, the numbers in the table above are regenerate
 
 * **Start trajectory** (`POST /api/trajecten`): the area check, the rule decision, the trajectory, its
   planned steps, its start event (with the decision) and the request's Logboek record in **one
-  transaction** on one connection (since 2026-11-26 18:00: before, 12 statements, 5 pool check-outs each
-  with a ping, and a second transaction after the answer for the Logboek record; now 6 statements).
+  transaction** on one connection (since 2026-11-26: before, several pool check-outs each with a ping, and
+  a second transaction after the answer for the Logboek record).
   Token and session look-ups are remembered 5 s per process (`trajecten/web/_auth.py`), PostgreSQL
   connections are pinged only after resting 5 s, the pool holds 20 instead of 5 (under bursts the server
   had been opening new backend processes), and `trajecten serve` freezes its start-up objects out of
   the garbage collector's sight (`gc.freeze`). The capacity rows (no think time): one uvicorn process on 2
   shared cores does the req/s shown and a request waits for the ~49 in front of it (p95 ≈ 50 /
   throughput). `--workers 2` had seemed slower: uvicorn's multi-process socket left TCP_NODELAY off, so
-  every keep-alive answer waited ~40 ms for a delayed ACK (bench/api.py now sets it); with it, two workers
-  were no better than one on this 2-core machine.
+  every keep-alive answer waited for the client's delayed ACK (bench/api.py now sets it); with it, two
+  workers were no better than one on this 2-core machine.
 * **Worklist page** (`trajecten/web/_data.py: werklijst`): the coach's own open tasks come from the index
   `ix_taak_open` (assignee, due time); the team lead's counts stop at 1,000 ("meer dan 1000"; the caseload
   page has exact counts per coach) and its rows come from the partial index `ix_taak_open_due`. 50 tasks
-  per section ("Toon er meer": 200); the task row is a Jinja macro imported once. A page costs 10-36 ms
-  of server time (7 queries; for a whole area ~25-30 ms of them PostgreSQL) plus a Logboek record per
-  client listed, written after the answer; 28 pages a second keep one process busy, hence the load rows'
-  tails. Caching the page data would be the next step if a municipality's real load came near."""
+  per section ("Toon er meer": 200); the task row is a Jinja macro imported once. A page costs its
+  1-user time in the table (its queries, for a whole area mostly PostgreSQL's) plus a Logboek record per
+  client listed, written after the answer; the load rows' req/s of such pages keep one process busy,
+  hence their tails. Caching the page data would be the next step if a municipality's real load came near."""
 
 
 def markdown(command: str, runs: dict[str, tuple[Data, list[Result]]], started: float, mach: dict, workers: int,

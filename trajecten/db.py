@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from contextlib import closing
 from decimal import Decimal
@@ -143,9 +144,7 @@ def _ping_na_rust(engine: Engine) -> None:
     """SQLAlchemy's ``pool_pre_ping``, only for a connection that has been back in the pool for ``PING_NA_S``
     seconds or more: a server restart or a dropped idle connection is still caught before use (and the
     connection replaced), but a connection that was in use moments ago is not pinged again. The ping cost
-    a round trip plus two autocommit switches on every checkout (a tenth of an API request's time)."""
-    import time
-
+    a round trip plus two autocommit switches on every checkout."""
     @event.listens_for(engine, "connect")
     def _nieuw(dbapi_conn, record):
         record.info["terug_op"] = time.monotonic()
@@ -195,14 +194,14 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(sqlite_deferred=True) if engine.dialect.name == "sqlite" else engine
 
 
-def in_values(col, values, pg: bool):
-    """``col IN values`` with one bound parameter instead of one per value: compiling and sending thousands
-    of placeholders cost more than the query (PostgreSQL: ``= ANY(array)``; SQLite: ``IN (SELECT value FROM
-    json_each(?))``). Integer or text columns."""
+def in_values(col, values, conn):
+    """``col IN values`` for a statement run on ``conn``, with one bound parameter instead of one per value:
+    compiling and sending thousands of placeholders cost more than the query (PostgreSQL: ``= ANY(array)``;
+    SQLite: ``IN (SELECT value FROM json_each(?))``). Integer or text columns."""
     values = list(values)
     if len(values) <= 16:  # a request's few ids: SQLAlchemy's cached statement with a plain IN is cheaper
         return col.in_(values)
-    if pg:
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         item = sa.Integer if isinstance(col.type, sa.Integer) else sa.String

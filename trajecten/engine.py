@@ -232,7 +232,7 @@ class Engine:
             if ids - clients.keys():
                 clients.update((row.id, row) for row in conn.execute(
                     sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
-                    .where(in_values(C.c.id, ids - clients.keys(), conn.dialect.name == "postgresql"))))
+                    .where(in_values(C.c.id, ids - clients.keys(), conn))))
             # counted once per batch (one query, one lock), not once per request
             counted = self.engine_feiten(compiled, today, conn) if typed else {}
             todo = []  # (index, facts, decision, overruled, start date, status)

@@ -2,8 +2,8 @@
 
 A sweep or a feed import creates and keeps hundreds of thousands of small objects (rows, decisions,
 parameters) until its transaction commits. Each time enough new objects have survived, the collector
-walks all of them again; for a 100,000-record import that was a third of the wall time (py-spy: the
-time lands on whichever line allocated when a collection started). The engine's bulk paths make no
+walks all of them again (in a profile the time lands on whichever line allocated when a collection
+started; bench/feed.py and bench/sweep.py show what pausing it gained). The engine's bulk paths make no
 reference cycles of their own, so the collector is paused while they run and resumes afterwards
 (reference counting frees almost everything the moment a batch is done either way).
 """

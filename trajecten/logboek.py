@@ -401,7 +401,7 @@ def rijen_voor_bsns(engine, items: Iterable[tuple[str, str]], gebruiker: str, *,
 
 def bsns_van(conn, client_ids: Iterable[int]) -> dict[int, str]:
     """client id -> BSN (read only to make the pseudonym; never stored or logged)."""
-    return dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(in_values(C.c.id, client_ids, conn.dialect.name == "postgresql"))).all())
+    return dict(conn.execute(sa.select(C.c.id, C.c.bsn).where(in_values(C.c.id, client_ids, conn))).all())
 
 
 def rijen_voor_clients(engine, conn, items: Iterable[tuple[int, str]], gebruiker: str, *, naam: str,

@@ -26,7 +26,7 @@ from . import geheugen, logboek
 from .definitie import Stap, StapSoort
 from .db import in_values
 from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
-                     Client, UTCDateTime, Verwerking)
+                     Client, UTCDateTime)
 from .planner import anchor_date
 from .tijd import TZ
 
@@ -145,7 +145,7 @@ def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
     if pg:
         # Lock the steps alone (index scan of ix_stap_due in due order, stopping after ``limit``), then
         # read their trajectories by primary key. Joined in one statement, the planner hashed the whole
-        # ``traject`` table once thousands of steps were due (55-75 ms per batch at 167k trajectories).
+        # ``traject`` table once thousands of steps were due (docs/benchmarks.md, the PostgreSQL ratio).
         steps = conn.execute(
             sa.select(S.c.id, S.c.traject_id, S.c.stap, S.c.volgnr, S.c.kind, S.c.due_at, S.c.pogingen)
             .where(*due_now).order_by(S.c.due_at, S.c.id).limit(limit).with_for_update(skip_locked=True)
@@ -154,7 +154,7 @@ def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
             return []
         of = {r[0]: r[1:] for r in conn.execute(
             sa.select(T.c.id, T.c.instrument, T.c.definitie_versie, T.c.status, T.c.client_id, T.c.start_datum)
-            .where(in_values(T.c.id, {r[1] for r in steps}, True))
+            .where(in_values(T.c.id, {r[1] for r in steps}, conn))
         ).all()}
         return [Claimed(*r, *of[r[1]]) for r in steps]
     # SQLite: read the stored text and convert it here, once per distinct value (see below)
@@ -265,7 +265,6 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
     defaults = tuple(c.default.arg for c in missing)
     keys_all = keys + tuple(c.key for c in missing)
     sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
-    # dates and moments repeat (a batch shares a few hundred: now, due times, start dates): converted once each
     few = [isinstance(table.c[k].type, (sa.Date, UTCDateTime)) for k in keys_all]
     n_keys, n = len(keys), len(rows)
     columns = []  # column by column: map() over a column is far cheaper than a tuple per row
@@ -274,7 +273,7 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
             if i < n_keys:
                 vals = list(map(itemgetter(keys[i]), rows))
                 if proc is not None:
-                    vals = list(map({v: proc(v) for v in set(vals)}.__getitem__ if few[i] else proc, vals))
+                    vals = _per_value(proc, vals) if few[i] else list(map(proc, vals))
                 columns.append(vals)
             else:
                 d = defaults[i - n_keys]
@@ -313,28 +312,17 @@ def _insert_sa(conn, table, rows: list[dict], conflict: tuple | None) -> None:
         conn.execute(table.insert(), rows)
 
 
-def _value_memo(proc):
-    """``proc`` remembering what it made of each value: the rows of a batch share a few hundred
+def _per_value(proc, values: list) -> list:
+    """``proc`` over ``values``, called once per distinct value: the rows of a batch share a few hundred
     moments and days (``now``, due times, start dates)."""
-    seen: dict = {}
-
-    def memo(value):
-        got = seen.get(value, seen)
-        if got is seen:
-            if len(seen) > 50_000:
-                seen.clear()
-            got = seen[value] = proc(value)
-        return got
-
-    return memo
+    return list(map({v: proc(v) for v in set(values)}.__getitem__, values))
 
 
 def _mark_steps(conn, rows: list[dict]) -> None:
     """Record the outcome of fired/cancelled steps: per row sid -> status st, uitgevoerd_op op,
     te_laat_s late, uitkomst u, reden r; pogingen + 1."""
     dialect = conn.dialect
-    p_op = _value_memo(S.c.uitgevoerd_op.type._cached_bind_processor(dialect))
-    ops = [p_op(r["op"]) for r in rows]
+    ops = _per_value(S.c.uitgevoerd_op.type._cached_bind_processor(dialect), [r["op"] for r in rows])
     if dialect.name == "postgresql":
         conn.exec_driver_sql(
             "UPDATE geplande_stap AS s SET status = v.st, uitgevoerd_op = v.op, te_laat_s = v.late, "
@@ -370,15 +358,14 @@ class _BatchData:
                 needs = needs_of[nk] = self._needs(self._compiled(r), r.stap, targets)
             for target in needs:
                 target.add(r.traject_id)
-        self.pg = conn.dialect.name == "postgresql"
         # Client columns are read by the client ids the claim brought along, not through a join with
         # ``traject``: for a few thousand ids PostgreSQL's planner hashed the whole ``client`` table
-        # (30-50 ms per batch at 167k clients) where primary-key look-ups take 2 ms.
+        # where primary-key look-ups serve.
         client_of = {r.traject_id: r.client_id for r in rows}
         self.facts: dict[int, dict] = {}
         if need_facts:
             born = self._clients(C.c.geboortedatum, C.c.bijstand_sinds, ids={client_of[t] for t in need_facts})
-            for row in conn.execute(sa.select(T.c.id, T.c.feiten).where(in_values(T.c.id, need_facts, self.pg))).all():
+            for row in conn.execute(sa.select(T.c.id, T.c.feiten).where(in_values(T.c.id, need_facts, self.conn))).all():
                 geboortedatum, bijstand_sinds = born[client_of[row.id]]
                 merged = {"geboortedatum": geboortedatum, "bijstand_sinds": bijstand_sinds}
                 merged.update(row.feiten or {})
@@ -392,7 +379,7 @@ class _BatchData:
                 sa.select(mine.c.id, other.c.regel, sa.func.max(other.c.opeisbaar_op).label("op"))
                 .select_from(mine.join(theirs, theirs.c.client_id == mine.c.client_id)
                              .join(other, other.c.traject_id == theirs.c.id))
-                .where(in_values(mine.c.id, need_prior, self.pg), theirs.c.id != mine.c.id, other.c.deel == 1,
+                .where(in_values(mine.c.id, need_prior, self.conn), theirs.c.id != mine.c.id, other.c.deel == 1,
                        other.c.status != "afgewezen")
                 .group_by(mine.c.id, other.c.regel)
             ).all():
@@ -402,7 +389,7 @@ class _BatchData:
             targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
                                  if st.herinnert_aan})
             for row in conn.execute(sa.select(K.c.traject_id, K.c.stap, K.c.status).where(
-                    in_values(K.c.traject_id, need_tasks, self.pg), K.c.stap.in_(targets_of))).all():
+                    in_values(K.c.traject_id, need_tasks, self.conn), K.c.stap.in_(targets_of))).all():
                 self.task_status[(row.traject_id, row.stap)] = row.status
         self.coach: dict[int, str] = {}
         if need_coach:
@@ -410,7 +397,7 @@ class _BatchData:
             self.coach = {t: coach_of[client_of[t]][0] for t in need_coach}
         self.uitkomst: dict[int, str | None] = {}
         if need_state:
-            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(in_values(T.c.id, need_state, self.pg))).all():
+            for row in conn.execute(sa.select(T.c.id, T.c.uitkomst).where(in_values(T.c.id, need_state, self.conn))).all():
                 self.uitkomst[row.id] = row.uitkomst
         self.planned: dict[int, dict[str, date]] = {}
         if need_planned:
@@ -419,14 +406,14 @@ class _BatchData:
                             if st.herhaal and st.herhaal.tot and st.herhaal.tot.startswith("stap:")})
             for row in conn.execute(
                 sa.select(S.c.traject_id, S.c.stap, S.c.due_at).where(
-                    in_values(S.c.traject_id, need_planned, self.pg), S.c.volgnr == 0, S.c.stap.in_(until))
+                    in_values(S.c.traject_id, need_planned, self.conn), S.c.volgnr == 0, S.c.stap.in_(until))
             ).all():
                 self.planned.setdefault(row.traject_id, {})[row.stap] = row.due_at.astimezone(TZ).date()
 
     def _clients(self, *cols, ids: set[int]) -> dict[int, tuple]:
         """``cols`` of the clients ``ids``, by client id."""
         return {r[0]: tuple(r[1:]) for r in self.conn.execute(
-            sa.select(C.c.id, *cols).where(in_values(C.c.id, ids, self.pg))).all()}
+            sa.select(C.c.id, *cols).where(in_values(C.c.id, ids, self.conn))).all()}
 
     def local(self, moment: datetime) -> datetime:
         """``moment`` in Amsterdam time, converted once per distinct value in a batch."""
@@ -590,7 +577,7 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int,
         for tid, values in traject_updates.items():
             same.setdefault(tuple(sorted(values.items())), []).append(tid)
         for values, tids in same.items():
-            conn.execute(T.update().where(in_values(T.c.id, tids, pg)).values(**dict(values)))
+            conn.execute(T.update().where(in_values(T.c.id, tids, conn)).values(**dict(values)))
         if ended:
             ids = list(ended)
             res.geannuleerd += conn.execute(
@@ -618,9 +605,9 @@ def _log_processing(engine, conn, rows: list[Claimed], started: datetime,
     if not pairs:
         return
     logged |= pairs
-    bulk_insert(conn, Verwerking.__table__, logboek.rijen_voor_clients(
+    logboek.schrijf(engine, logboek.rijen_voor_clients(
         engine, conn, {(cid, f"instrument:{instrument}") for cid, instrument in pairs}, SWEEP_ACTOR,
-        naam="sweep: stappen uitvoeren", component="sweep", start=started))
+        naam="sweep: stappen uitvoeren", component="sweep", start=started), conn)
 
 
 def _record_failures(engine, conn, failures, now, res: SweepResult, events: list[dict]) -> None:

@@ -1,7 +1,8 @@
 """Several sweepers at once on one PostgreSQL database: ``processen`` processes, each running
 ``Engine.sweep`` with its own connection. ``FOR UPDATE SKIP LOCKED`` in the claim keeps them off each
 other's steps, so every due step still fires once; on a 2-core machine two sweepers overlap one's Python
-with the other's database work (docs/benchmarks.md). SQLite has one writer: there it is one sweep.
+with the other's database work (docs/benchmarks.md). SQLite has one writer: ``trajecten sweep`` runs one
+sweep there.
 The Prefect deployment reaches the same with two or more workers (prefect.yaml)."""
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ def _een(settings: Settings, now: datetime | None, batch_size: int | None) -> Sw
 
 def sweep(settings: Settings, now: datetime | None, batch_size: int | None,
           processen: int) -> tuple[SweepResult, list[SweepResult]]:
-    """The counts of all sweepers together (``seconden``: the slowest one's), and each sweeper's own."""
-    if processen <= 1 or not settings.database_url.startswith("postgresql"):
-        parts = [_een(settings, now, batch_size)]
-    else:
-        with mp.get_context("spawn").Pool(processen) as pool:
-            parts = pool.starmap(_een, [(settings, now, batch_size)] * processen)
+    """``processen`` sweepers on the (PostgreSQL) database of ``settings``, the schema already migrated:
+    the counts of all together (``seconden``: the slowest one's), and each sweeper's own."""
+    with mp.get_context("spawn").Pool(processen) as pool:
+        parts = pool.starmap(_een, [(settings, now, batch_size)] * processen)
     total = SweepResult()
     for part in parts:
         total.add(part)

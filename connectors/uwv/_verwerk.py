@@ -97,13 +97,11 @@ def _verwerk(engine, regels: Iterable, bron: str, actor: str, chunk: int) -> Sam
     def flush() -> None:
         if schrijvers is not None:  # accepted records go to the writers; this thread keeps the rejected
             schrijvers.geef(accepted)
-            if rejected:
-                with engine.db.begin() as conn:
-                    _quarantine(conn, bron, rejected, now, s)
-                    _log_quarantined(engine, conn, kept_bsns, bron, actor)
-            return
+            if not rejected:
+                return
         with engine.db.begin() as conn:
-            _apply(engine, conn, accepted, rejected, bron, actor, now, s)
+            if schrijvers is None:
+                _apply(engine, conn, accepted, rejected, bron, actor, now, s)
             _quarantine(conn, bron, rejected, now, s)
             _log_quarantined(engine, conn, kept_bsns, bron, actor)
 
@@ -223,13 +221,12 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
            s: Samenvatting) -> None:
     """Apply accepted records in the caller's transaction: clients, trajectories (one bulk start),
     handover rows. A record refused by the eligibility rule is added to ``rejected``."""
-    pg = conn.dialect.name == "postgresql"
     refs = [r.uwv_referentie for _, _, r, _ in accepted]
-    known = set(conn.execute(sa.select(O.c.referentie).where(in_values(O.c.referentie, refs, pg))).scalars())
+    known = set(conn.execute(sa.select(O.c.referentie).where(in_values(O.c.referentie, refs, conn))).scalars())
     todo = [a for a in accepted if a[2].uwv_referentie not in known]
     s.dubbel += len(accepted) - len(todo)
     client_of: dict[str, int] = dict(conn.execute(sa.select(C.c.bsn, C.c.id).where(
-        in_values(C.c.bsn, {r.bsn for _, _, r, _ in todo}, pg))).all())
+        in_values(C.c.bsn, {r.bsn for _, _, r, _ in todo}, conn))).all())
     new: dict[str, dict] = {}
     for _, _, r, gebied in todo:
         if r.bsn not in client_of and r.bsn not in new:
@@ -242,7 +239,7 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
             client_of[row["bsn"]] = cid
         bulk_insert(conn, C, rows)
     running: set[int] = set(conn.execute(sa.select(T.c.client_id).where(
-        in_values(T.c.client_id, {client_of[r.bsn] for _, _, r, _ in todo}, pg),
+        in_values(T.c.client_id, {client_of[r.bsn] for _, _, r, _ in todo}, conn),
         T.c.instrument == "ww_preventie", T.c.status != TrajectStatus.beeindigd.value)).scalars())
     handovers, to_start = [], []
     for item in todo:
@@ -306,7 +303,7 @@ def _quarantine(conn, bron, rejected: list[tuple], now, s: Samenvatting) -> None
         rows.setdefault(digest, {"bron": bron, "regelnr": n, "inhoud": inhoud, "inhoud_hash": digest,
                                  "redenen": _redenen(problems), "ontvangen_op": now})
     waiting = set(conn.execute(sa.select(Q.c.inhoud_hash).where(
-        in_values(Q.c.inhoud_hash, rows, conn.dialect.name == "postgresql"), Q.c.status == "open")).scalars())
+        in_values(Q.c.inhoud_hash, rows, conn), Q.c.status == "open")).scalars())
     new = [r for h, r in rows.items() if h not in waiting]
     if new:
         bulk_insert(conn, Q, new)

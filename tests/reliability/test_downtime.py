@@ -7,7 +7,6 @@ run is ``python -m bench.reliability downtime`` (docs/reliability.md)."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from tests.reliability.harness import E, S, downtime_campaign

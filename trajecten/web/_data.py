@@ -103,7 +103,8 @@ def clienten(engine, g: Gebruiker, q: str | None = None, limit: int = 50, offset
 _CLIENT_Q = sa.select(C).where(C.c.id == sa.bindparam("client_id"))  # built once: every request reads a client
 
 
-def _client_row(conn, g: Gebruiker, client_id: int):
+def client_rij(conn, g: Gebruiker, client_id: int):
+    """The client's row, read in ``conn`` (NietGevonden, a 404, when the user may not see it)."""
     row = conn.execute(_CLIENT_Q, {"client_id": client_id}).first()
     if row is None or not ziet_gebied(g, row.gebied):
         raise NietGevonden(f"cliënt {client_id} bestaat niet")  # also when not visible: existence not revealed
@@ -123,7 +124,7 @@ def zoek_bsn(engine, g: Gebruiker, bsn: str) -> int:
 
 def client(engine, g: Gebruiker, client_id: int) -> dict:
     with engine.reader.connect() as conn:
-        row = _client_row(conn, g, client_id)
+        row = client_rij(conn, g, client_id)
         trajecten = conn.execute(sa.select(T).where(T.c.client_id == client_id).order_by(T.c.id.desc())).all()
         events = conn.execute(sa.select(E).where(E.c.client_id == client_id).order_by(E.c.op, E.c.id)).all()
     out = _client_dict(row)
@@ -135,17 +136,12 @@ def client(engine, g: Gebruiker, client_id: int) -> dict:
 def client_kort(engine, g: Gebruiker, client_id: int) -> dict:
     """The client's own data only (no trajectories, no timeline), with the row-level rule."""
     with engine.reader.connect() as conn:
-        return _client_dict(_client_row(conn, g, client_id))
+        return _client_dict(client_rij(conn, g, client_id))
 
 
 def check_client(engine, g: Gebruiker, client_id: int) -> None:
     with engine.reader.connect() as conn:
-        _client_row(conn, g, client_id)
-
-
-def client_rij(conn, g: Gebruiker, client_id: int):
-    """``check_client`` inside the caller's transaction: the client's row (404 when not visible)."""
-    return _client_row(conn, g, client_id)
+        client_rij(conn, g, client_id)
 
 
 # --------------------------------------------------------------------------- trajectories
