@@ -593,6 +593,29 @@ def incidenten():
 
 @app.command()
 @clean_errors
+def controleer():
+    """Controleer de verwijzingen die de database niet afdwingt (geen foreign key): per verwijzing het aantal
+    rijen zonder ouder. Exit 0 als alles klopt, 1 als er rijen zonder ouder zijn (met een paar ids)."""
+    from .integriteit import VERWIJZINGEN, voorbeelden, wezen
+
+    eng = _engine()
+    with eng.reader.connect() as conn:
+        aantallen = wezen(conn)
+        fout = {v.naam: voorbeelden(conn, v.naam) for v in VERWIJZINGEN if aantallen[v.naam]}
+    for v in VERWIJZINGEN:
+        regel = f"{v.naam} -> {v.ouder}: {aantallen[v.naam]} zonder ouder"
+        if v.naam in fout:
+            regel += " (bv. " + ", ".join(f"{v.tabel} {rij} -> {v.ouder} {ouder}" for rij, ouder in fout[v.naam]) + ")"
+        out.print(regel, highlight=False, soft_wrap=True)
+    if fout:
+        out.print(f"rijen zonder ouder in {len(fout)} van de {len(VERWIJZINGEN)} verwijzingen: " + ", ".join(fout),
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"alle {len(VERWIJZINGEN)} verwijzingen kloppen", highlight=False)
+
+
+@app.command()
+@clean_errors
 def demo(
     db: Path = typer.Option(Path("demo.db"), "--db", help="SQLite-bestand (wordt opnieuw aangemaakt)"),
     clienten: int = typer.Option(3000, "--clienten", min=50, help="aantal cliënten"),

@@ -25,7 +25,7 @@ from .definitie import Gebeurtenis as DefGebeurtenis
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from .gebieden import normaliseer_doelgroep, normaliseer_postcode, team_voor
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
-from .planner import PlanContext, anchor_date, as_date, shifted
+from .planner import PlanContext, anchor_date, anchor_on, as_date, shifted
 from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
@@ -270,36 +270,46 @@ class Engine:
             if not todo:
                 return results
             tids = runner.allocate_ids(conn, T, len(todo))
-            runner.bulk_insert(conn, T, [
-                {"id": tid, "client_id": verzoeken[i].client_id, "instrument": instrument,
-                 "definitie_versie": compiled.versie, "status": status, "start_datum": start, "feiten": facts,
-                 "gestart_door": actor, "aangemaakt_op": now}
-                for tid, (i, facts, _, _, start, status) in zip(tids, todo)])
-            steps, events = [], []
+            cids = [verzoeken[i].client_id for i, *_ in todo]
+            runner.bulk_insert_kolommen(conn, T, {
+                "id": tids, "client_id": cids, "status": [t[5] for t in todo],
+                "start_datum": [t[4] for t in todo], "feiten": [t[1] for t in todo],
+            }, {"instrument": instrument, "definitie_versie": compiled.versie, "gestart_door": actor,
+                "aangemaakt_op": now})
+            # the planned steps and events, column by column (a feed batch writes tens of thousands)
+            s_tid, s_stap, s_kind, s_due = [], [], [], []
+            e_tid, e_cid, e_type, e_payload, e_regel, e_versie = [], [], [], [], [], []
+            plan = [(st, st.key, st.kind.value, st.anchor_kind, st.anchor_name) for st in compiled.at_start]
             due_of: dict[tuple[str, date], datetime] = {}  # a batch shares a few hundred anchor dates
-            for tid, (i, facts, besluit, overruled, start, status) in zip(tids, todo):
-                cid = verzoeken[i].client_id
+            for tid, cid, (i, facts, besluit, overruled, start, status) in zip(tids, cids, todo):
                 n = 0
-                for st in compiled.at_start:
-                    ad = anchor_date(st, start, facts)
-                    if ad is not None:
-                        due = due_of.get((st.key, ad))
-                        if due is None:
-                            due = due_of[st.key, ad] = max(self.plan_context.due(st, ad), now)
-                        steps.append(step_row(tid, st, due, 0))
-                        n += 1
+                for st, key, kind, anchor_kind, anchor_name in plan:
+                    ad = anchor_on(anchor_kind, anchor_name, start, facts)
+                    if ad is None:  # a fact not known yet, an event: planned when it comes
+                        continue
+                    due = due_of.get((key, ad))
+                    if due is None:
+                        due = due_of[key, ad] = max(self.plan_context.due(st, ad), now)
+                    s_tid.append(tid)
+                    s_stap.append(key)
+                    s_kind.append(kind)
+                    s_due.append(due)
+                    n += 1
                 if overruled:
-                    events.append(_ev(tid, cid, "toegang_overruled", actor, now,
-                                      {"reden": verzoeken[i].overrule_reden}))
+                    e_tid.append(tid), e_cid.append(cid), e_type.append("toegang_overruled")
+                    e_payload.append({"reden": verzoeken[i].overrule_reden}), e_regel.append(None), e_versie.append(None)
                 # one event: the start with the eligibility decision that allowed it (rule and version in
                 # the event's own columns, the explanation in the payload)
-                events.append(_ev(tid, cid, "traject_gestart", actor, now,
-                                  {"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
-                                   "status": status, "stappen": n, "besluit": besluit.to_json()},
-                                  regel=defn.regel, versie=besluit.versie, json_ready=True))
+                e_tid.append(tid), e_cid.append(cid), e_type.append("traject_gestart")
+                e_payload.append({"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
+                                  "status": status, "stappen": n, "besluit": besluit.to_json()})
+                e_regel.append(defn.regel), e_versie.append(besluit.versie)
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
-            runner.bulk_insert(conn, S, steps)
-            runner.bulk_insert(conn, E, events)
+            runner.bulk_insert_kolommen(conn, S, {"traject_id": s_tid, "stap": s_stap, "kind": s_kind, "due_at": s_due},
+                                        {"volgnr": 0, "status": StapStatus.gepland.value, "pogingen": 0})
+            runner.bulk_insert_kolommen(conn, E, {"traject_id": e_tid, "client_id": e_cid, "type": e_type,
+                                                  "payload": e_payload, "regel": e_regel, "regel_versie": e_versie},
+                                        {"stap_id": None, "actor": actor, "op": now, "datum": None})
         return results
 
     def _begin(self, defn, today: date, facts: dict) -> date:

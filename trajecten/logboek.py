@@ -361,14 +361,16 @@ def leg_vast(engine, v: Verwerking, conn, *, bekend: dict[int, str] | None = Non
 _INSERT, _WENIG = V.insert(), 4
 
 
-def schrijf(engine, rows: list[dict], conn=None) -> None:
+def schrijf(engine, rows: list[dict] | Records, conn=None) -> None:
     if not rows:
         return
-    from .runner import bulk_insert
+    from .runner import bulk_insert, bulk_insert_kolommen
 
     try:
         with engine.transaction(conn) as c:
-            if len(rows) <= _WENIG:  # a request's record or two: SQLAlchemy's cached INSERT is cheaper
+            if isinstance(rows, Records):
+                bulk_insert_kolommen(c, V, rows.kolommen, rows.gedeeld)
+            elif len(rows) <= _WENIG:  # a request's record or two: SQLAlchemy's cached INSERT is cheaper
                 c.execute(_INSERT, rows)
             else:
                 bulk_insert(c, V, rows)
@@ -380,23 +382,41 @@ def schrijf(engine, rows: list[dict], conn=None) -> None:
 # --------------------------------------------------------------------------- bulk paths (feed, sweep, jobs)
 
 
+@dataclass
+class Records:
+    """Records of one bulk processing, column by column: per record its span id, activity and data
+    subject; everything else (trace, name, times, user, component) shared by all of them."""
+
+    kolommen: dict[str, list]
+    gedeeld: dict
+
+    def __len__(self) -> int:
+        return len(self.kolommen["span_id"])
+
+
+_PER_RECORD = ("span_id", "activiteit", "betrokkene")
+
+
 def rijen_voor_bsns(engine, items: Iterable[tuple[str, str]], gebruiker: str, *, naam: str, component: str,
-                    start: datetime | None = None, status: str = OK) -> list[dict]:
+                    start: datetime | None = None, status: str = OK) -> Records:
     """Records for (BSN, activity key) pairs processed together (a feed chunk, a sweep): one per pair,
     children of one span of the current trace."""
     sleutel, reg = _sleutel(engine), register()
     v = begin("clientadministratie", gebruiker, naam=naam, component=component)
     if start is not None:
         v.start = start
-    eind = nu()
-    seen: set[tuple[str, str]] = set()
-    rows = []
-    for bsn, act in items:
-        if (bsn, act) in seen:
-            continue
-        seen.add((bsn, act))
-        rows.append(v._rij(reg.get(act).uri, pseudoniem(bsn, sleutel), status, eind))
-    return rows
+    proto = v._rij("", "(per record)", status, nu())  # a record with a data subject: what the records share
+    uri_of: dict[str, str] = {}
+    pairs = dict.fromkeys(items)  # each (BSN, activity) once, in order
+    acts, subjects = [], []
+    for bsn, act in pairs:
+        uri = uri_of.get(act)
+        if uri is None:
+            uri = uri_of[act] = reg.get(act).uri
+        acts.append(uri)
+        subjects.append(pseudoniem(bsn, sleutel))
+    return Records({"span_id": [_span_id() for _ in acts], "activiteit": acts, "betrokkene": subjects},
+                   {k: val for k, val in proto.items() if k not in _PER_RECORD})
 
 
 def bsns_van(conn, client_ids: Iterable[int]) -> dict[int, str]:

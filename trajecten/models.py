@@ -123,7 +123,9 @@ class GeplandeStap(SQLModel, table=True):
         ),
     )
     id: int | None = Field(default=None, primary_key=True)
-    traject_id: int = Field(foreign_key="traject.id")  # looked up through uq_stap_once (traject_id first)
+    # no foreign key (migration 0015): written with its trajectory, in the transaction that created or read
+    # it; trajectories are never deleted. Looked up through uq_stap_once (traject_id first)
+    traject_id: int
     stap: str = Field(max_length=50)
     volgnr: int = 0
     kind: str = Field(max_length=12)
@@ -143,7 +145,9 @@ class Gebeurtenis(SQLModel, table=True):
 
     __tablename__ = "gebeurtenis"
     id: int | None = Field(default=None, primary_key=True)
-    traject_id: int | None = Field(default=None, foreign_key="traject.id", index=True)
+    # no foreign key (migration 0015): appended in the transaction that created or read the trajectory, which
+    # is never deleted; the key's check per event cost a trajectory look-up and row lock per inserted row
+    traject_id: int | None = Field(default=None, index=True)
     # no foreign key (migration 0014): implied by traject_id, or read from client by the writer; clients
     # are never deleted, and the key's check per appended event cost the sweep a client look-up per step
     client_id: int | None = Field(default=None, index=True)
@@ -262,11 +266,13 @@ class UwvOverdracht(SQLModel, table=True):
     __tablename__ = "uwv_overdracht"
     id: int | None = Field(default=None, primary_key=True)
     referentie: str = Field(max_length=64, unique=True)
-    client_id: int = Field(foreign_key="client.id", index=True)
+    # no foreign keys on client_id and traject_id (migration 0015): the feed writes the row in the transaction
+    # that created or read the client and the trajectory, which are never deleted
+    client_id: int = Field(index=True)
     ontvangen_op: datetime = _ts()
     bron: str = Field(max_length=200)
     uitkomst: str = Field(max_length=20, description="gestart, gepland, geen_risico, al_lopend")
-    traject_id: int | None = Field(default=None, foreign_key="traject.id")
+    traject_id: int | None = None
 
 
 class KoppelingCursor(SQLModel, table=True):

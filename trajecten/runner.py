@@ -247,9 +247,9 @@ def allocate_ids(conn, table, n: int) -> list[int]:
     if n <= 0:
         return []
     if conn.dialect.name == "postgresql":
-        return list(conn.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)", (n,)
-        ).scalars())
+        return conn.exec_driver_sql(  # one array, not n rows to fetch
+            f"SELECT array_agg(nextval(pg_get_serial_sequence('{table.name}', 'id'))) FROM generate_series(1, %s)",
+            (n,)).scalar_one()
     start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar()
     return list(range(start + 1, start + n + 1))
 
@@ -258,33 +258,48 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
     """INSERT ``rows`` (dicts with the first row's keys) into ``table``; ``conflict``: ON CONFLICT DO NOTHING."""
     if not rows:
         return
-    keys = tuple(rows[0])
-    missing = [c for c in table.c if c.key not in keys and c.default is not None]
-    if any(not c.default.is_scalar for c in missing):
-        return _insert_sa(conn, table, rows, conflict)
-    defaults = tuple(c.default.arg for c in missing)
-    keys_all = keys + tuple(c.key for c in missing)
-    sql, procs, pg = _bulk_plan(conn, table, keys_all, conflict)
-    few = [isinstance(table.c[k].type, (sa.Date, UTCDateTime)) for k in keys_all]
-    n_keys, n = len(keys), len(rows)
-    columns = []  # column by column: map() over a column is far cheaper than a tuple per row
     try:  # a row without one of the first row's keys: SQLAlchemy's path (and its error), as before
-        for i, proc in enumerate(procs):
-            if i < n_keys:
-                vals = list(map(itemgetter(keys[i]), rows))
-                if proc is not None:
-                    vals = _per_value(proc, vals) if few[i] else list(map(proc, vals))
-                columns.append(vals)
-            else:
-                d = defaults[i - n_keys]
-                columns.append([d if proc is None else proc(d)] * n)
+        kolommen = {k: list(map(itemgetter(k), rows)) for k in rows[0]}
     except KeyError:
         return _insert_sa(conn, table, rows, conflict)
+    if not bulk_insert_kolommen(conn, table, kolommen, conflict=conflict):
+        _insert_sa(conn, table, rows, conflict)
+
+
+def bulk_insert_kolommen(conn, table, kolommen: dict[str, list], gedeeld: dict | None = None,
+                         conflict: tuple | None = None) -> bool:
+    """INSERT rows given column by column: ``kolommen`` maps a column to its values (one per row, all of
+    the same length), ``gedeeld`` a column to the one value every row has (a batch's moment, actor,
+    status). The hot paths build these directly: no dict per row, and a shared value converted once.
+    False (nothing written) when a column without a value has a default SQL must compute: the caller
+    then takes SQLAlchemy's path."""
+    gedeeld = gedeeld or {}
+    n = len(next(iter(kolommen.values()))) if kolommen else 0
+    if not n:
+        return True
+    missing = [c for c in table.c if c.key not in kolommen and c.key not in gedeeld and c.default is not None]
+    if any(not c.default.is_scalar for c in missing):
+        return False
+    gedeeld = {**{c.key: c.default.arg for c in missing}, **gedeeld}
+    keys = tuple(kolommen) + tuple(gedeeld)
+    sql, procs, pg = _bulk_plan(conn, table, keys, conflict)
+    columns = []  # column by column: map() over a column is far cheaper than a tuple per row
+    for i, (key, proc) in enumerate(zip(keys, procs)):
+        if i < len(kolommen):
+            vals = kolommen[key]
+            if proc is not None:
+                vals = _per_value(proc, vals) if isinstance(table.c[key].type, (sa.Date, UTCDateTime)) \
+                    else list(map(proc, vals))
+        else:
+            v = gedeeld[key]
+            vals = [v if proc is None else proc(v)] * n
+        columns.append(vals)
     if pg and conflict is None and n >= COPY_FROM:
         # binary COPY: about twice as fast as INSERT ... unnest for many rows, but a few more round trips
-        return _copy_rows(conn, table, keys_all, zip(*columns))
-    params = tuple(columns) if pg else list(zip(*columns))
-    conn.exec_driver_sql(sql, params)
+        _copy_rows(conn, table, keys, zip(*columns))
+    else:
+        conn.exec_driver_sql(sql, tuple(columns) if pg else list(zip(*columns)))
+    return True
 
 
 COPY_FROM = 100  # rows: from here on a plain append uses COPY on PostgreSQL (a web request writes a handful)

@@ -7,9 +7,9 @@ reported, not fatal. See docs/uwv-feed.md and docs/uwv-feed.schema.json.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from trajecten.bsn import cijfers, elfproef
 from trajecten.fouten import OngeldigeInvoer
@@ -24,10 +24,12 @@ _TEL = re.compile(r"^\+?[0-9 ()-]{10,20}$")
 _MAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
 _TRUE = {"true", "ja", "1", "yes", "waar", "j", "y"}
 _FALSE = {"false", "nee", "0", "no", "onwaar", "n"}
+_VROEGST = date(1900, 1, 1)
 
 
-@dataclass(frozen=True, slots=True)
-class UwvRecord:
+class UwvRecord(NamedTuple):
+    """An accepted handover (a tuple: a feed file makes 100,000 of them)."""
+
     uwv_referentie: str
     bsn: str
     geboortedatum: date
@@ -45,10 +47,23 @@ def _date(value: Any) -> date:
         return value
     if not isinstance(value, str) or len(value) != 10:
         raise ValueError("geen datum (JJJJ-MM-DD)")
+    return _iso_date(value)
+
+
+@lru_cache(maxsize=8192)  # a feed repeats a few thousand dates (a refused one is not remembered)
+def _iso_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is geen bestaande datum (JJJJ-MM-DD)") from None
+
+
+_postcode = lru_cache(maxsize=8192)(normaliseer_postcode)  # and a few thousand postcodes
+
+
+def _schoon(v: Any) -> Any:
+    """Text stripped, empty text absent."""
+    return (v.strip() or None) if isinstance(v, str) else v
 
 
 def _bool(value: Any) -> bool:
@@ -63,23 +78,14 @@ def _bool(value: Any) -> bool:
 
 def valideer(raw: dict[str, Any], vandaag: date) -> tuple[UwvRecord | None, list[tuple[str, str]], list[str]]:
     """(record or None, [(field, reason)], unknown field names)."""
-    unknown = [k for k in raw if k not in _BEKEND]
-    val: dict[str, Any] = {}
-    fields: dict[str, Any] = {}  # each known field once: text stripped, empty text = absent
-    for name in VELDEN:
-        v = raw.get(name)
-        if isinstance(v, str):
-            v = v.strip() or None
-        fields[name] = v
-    get = fields.__getitem__
-    problems: list[tuple[str, str]] = [(name, "ontbreekt") for name in VERPLICHT if fields[name] is None]
-    ref = get("uwv_referentie")
-    if ref is not None:
-        if not isinstance(ref, str) or not _REF.match(ref):
-            problems.append(("uwv_referentie", "1-64 tekens: letters, cijfers, . _ / -"))
-        else:
-            val["uwv_referentie"] = ref
-    bsn = get("bsn")
+    unknown = [] if _BEKEND.issuperset(raw) else [k for k in raw if k not in _BEKEND]
+    get = raw.get
+    ref, bsn, gb, pc, start, end, risk, tel, mail, note = (_schoon(get(n)) for n in VELDEN)
+    problems: list[tuple[str, str]] = []
+    if ref is None or bsn is None or gb is None or pc is None or start is None or end is None or risk is None:
+        problems += [(n, "ontbreekt") for n, v in zip(VERPLICHT, (ref, bsn, gb, pc, start, end, risk)) if v is None]
+    if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)):
+        problems.append(("uwv_referentie", "1-64 tekens: letters, cijfers, . _ / -"))
     if bsn is not None:
         s = str(bsn) if isinstance(bsn, (str, int)) and not isinstance(bsn, bool) else ""
         if len(s) == 8 and cijfers(s):
@@ -88,49 +94,39 @@ def valideer(raw: dict[str, Any], vandaag: date) -> tuple[UwvRecord | None, list
             problems.append(("bsn", "moet 9 cijfers zijn"))
         elif not elfproef(s):
             problems.append(("bsn", "voldoet niet aan de elfproef"))
-        else:
-            val["bsn"] = s
-    for name in ("geboortedatum", "ww_startdatum", "ww_einddatum"):
-        v = get(name)
+        bsn = s
+    dates = []
+    for name, v in (("geboortedatum", gb), ("ww_startdatum", start), ("ww_einddatum", end)):
         if v is not None:
             try:
-                val[name] = _date(v)
+                v = _date(v)
             except ValueError as exc:
                 problems.append((name, str(exc)))
-    gb = val.get("geboortedatum")
-    if gb is not None and not (date(1900, 1, 1) <= gb <= vandaag):
+                v = None
+        dates.append(v)
+    gb, start, end = dates
+    if gb is not None and not (_VROEGST <= gb <= vandaag):
         problems.append(("geboortedatum", "ligt in de toekomst of voor 1900"))
-        val.pop("geboortedatum")
-    if "ww_startdatum" in val and "ww_einddatum" in val and val["ww_startdatum"] > val["ww_einddatum"]:
+    if start is not None and end is not None and start > end:
         problems.append(("ww_startdatum", "ligt na ww_einddatum"))
-    if "ww_einddatum" in val and val["ww_einddatum"] <= vandaag:
+    if end is not None and end <= vandaag:
         problems.append(("ww_einddatum", "ligt niet in de toekomst: de WW is al geëindigd"))
-    pc = get("postcode")
     if pc is not None:
         try:
-            val["postcode"] = normaliseer_postcode(pc) if isinstance(pc, str) else normaliseer_postcode("")
+            pc = _postcode(pc) if isinstance(pc, str) else normaliseer_postcode("")
         except OngeldigeInvoer as exc:
             problems.append(("postcode", exc.reden))
-    risk = get("risico_langdurig")
     if risk is not None:
         try:
-            val["risico_langdurig"] = _bool(risk)
+            risk = _bool(risk)
         except ValueError as exc:
             problems.append(("risico_langdurig", str(exc)))
-    for name, pattern, why in (("telefoon", _TEL, "geen telefoonnummer (10-20 cijfers, + - ( ) spaties)"),
-                               ("email", _MAIL, "geen e-mailadres")):
-        v = get(name)
-        if v is not None:
-            if not isinstance(v, str) or not pattern.match(v):
-                problems.append((name, why))
-            else:
-                val[name] = v
-    note = get("opmerking")
-    if note is not None:
-        if not isinstance(note, str) or len(note) > 500:
-            problems.append(("opmerking", "tekst van hoogstens 500 tekens"))
-        else:
-            val["opmerking"] = note
+    if tel is not None and (not isinstance(tel, str) or not _TEL.match(tel)):
+        problems.append(("telefoon", "geen telefoonnummer (10-20 cijfers, + - ( ) spaties)"))
+    if mail is not None and (not isinstance(mail, str) or not _MAIL.match(mail)):
+        problems.append(("email", "geen e-mailadres"))
+    if note is not None and (not isinstance(note, str) or len(note) > 500):
+        problems.append(("opmerking", "tekst van hoogstens 500 tekens"))
     if problems:
         return None, problems, unknown
-    return UwvRecord(**val), [], unknown
+    return UwvRecord(ref, bsn, gb, pc, start, end, risk, tel, mail, note), [], unknown

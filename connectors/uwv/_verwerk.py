@@ -24,7 +24,7 @@ from trajecten.db import in_values
 from trajecten.engine import StartVerzoek
 from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
-from trajecten.runner import allocate_ids, bulk_insert
+from trajecten.runner import allocate_ids, bulk_insert, bulk_insert_kolommen
 from trajecten.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
 from trajecten.tijd import local_date
 
@@ -227,31 +227,34 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
     s.dubbel += len(accepted) - len(todo)
     client_of: dict[str, int] = dict(conn.execute(sa.select(C.c.bsn, C.c.id).where(
         in_values(C.c.bsn, {r.bsn for _, _, r, _ in todo}, conn))).all())
-    new: dict[str, dict] = {}
+    new: dict[str, tuple] = {}  # BSN -> (record, area team) of a client not known yet
     for _, _, r, gebied in todo:
         if r.bsn not in client_of and r.bsn not in new:
-            new[r.bsn] = {"bsn": r.bsn, "naam": "", "geboortedatum": r.geboortedatum, "postcode": r.postcode,
-                          "gebied": gebied, "coach": f"team:{gebied}", "aangemaakt_op": now}
+            new[r.bsn] = (r, gebied)
     if new:
-        rows = list(new.values())
-        for row, cid in zip(rows, allocate_ids(conn, C, len(rows))):
-            row["id"] = cid
-            client_of[row["bsn"]] = cid
-        bulk_insert(conn, C, rows)
+        ids = allocate_ids(conn, C, len(new))
+        client_of.update(zip(new, ids))
+        firsts = list(new.values())
+        bulk_insert_kolommen(conn, C, {
+            "id": ids, "bsn": list(new), "geboortedatum": [r.geboortedatum for r, _ in firsts],
+            "postcode": [r.postcode for r, _ in firsts], "gebied": [g for _, g in firsts],
+            "coach": [f"team:{g}" for _, g in firsts]}, {"naam": "", "aangemaakt_op": now})
     running: set[int] = set(conn.execute(sa.select(T.c.client_id).where(
         in_values(T.c.client_id, {client_of[r.bsn] for _, _, r, _ in todo}, conn),
         T.c.instrument == "ww_preventie", T.c.status != TrajectStatus.beeindigd.value)).scalars())
-    handovers, to_start = [], []
+    handovers: list[tuple] = []  # (reference, client id, outcome, trajectory id)
+    to_start = []
     for item in todo:
         r = item[2]
         cid = client_of[r.bsn]
         if not r.risico_langdurig:
-            handovers.append(_handover(r, cid, bron, now, "geen_risico"))
+            handovers.append((r.uwv_referentie, cid, "geen_risico", None))
         elif cid in running:  # a client gets one running preventie trajectory, not a second
-            handovers.append(_handover(r, cid, bron, now, "al_lopend"))
+            handovers.append((r.uwv_referentie, cid, "al_lopend", None))
         else:
             running.add(cid)
             to_start.append(item)
+    started: set[int] = set()
     if to_start:
         results = engine.start_many("ww_preventie", [
             StartVerzoek(client_of[r.bsn], {"ww_einddatum": r.ww_einddatum, "ww_startdatum": r.ww_startdatum,
@@ -265,22 +268,19 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
                 rejected.append((n, raw, [(getattr(res, "veld", "record"), str(res))]))
             else:
                 uitkomst = "gepland" if res.status == TrajectStatus.gepland.value else "gestart"
-                handovers.append(_handover(r, client_of[r.bsn], bron, now, uitkomst, res.traject_id))
+                handovers.append((r.uwv_referentie, client_of[r.bsn], uitkomst, res.traject_id))
+                started.add(client_of[r.bsn])
     if handovers:
-        bulk_insert(conn, O, handovers)
-        for h in handovers:
-            s.geaccepteerd += 1
-            setattr(s, h["uitkomst"], getattr(s, h["uitkomst"]) + 1)
+        refs, cids, uitkomsten, tids = map(list, zip(*handovers))
+        bulk_insert_kolommen(conn, O, {"referentie": refs, "client_id": cids, "uitkomst": uitkomsten,
+                                       "traject_id": tids}, {"ontvangen_op": now, "bron": bron})
+        s.geaccepteerd += len(handovers)
+        for uitkomst, k in Counter(uitkomsten).items():
+            setattr(s, uitkomst, getattr(s, uitkomst) + k)
     # Logboek Dataverwerkingen: every received person (the handover), and the trajectories started for them
-    started = {h["client_id"] for h in handovers if h["traject_id"] is not None}
     logboek.verwerkt(engine, [(r.bsn, "uwv_feed") for _, _, r, _ in todo]
                      + [(r.bsn, "instrument:ww_preventie") for _, _, r, _ in to_start if client_of[r.bsn] in started],
                      actor, naam=f"UWV-overdracht verwerken ({bron})", component="uwv-feed", conn=conn)
-
-
-def _handover(r: UwvRecord, cid: int, bron: str, now, uitkomst: str, traject_id: int | None = None) -> dict:
-    return {"referentie": r.uwv_referentie, "client_id": cid, "ontvangen_op": now, "bron": bron,
-            "uitkomst": uitkomst, "traject_id": traject_id}
 
 
 def _redenen(problems) -> list[dict]:
