@@ -201,10 +201,11 @@ def in_values(col, values, conn):
     values = list(values)
     if len(values) <= 16:  # a request's few ids: SQLAlchemy's cached statement with a plain IN is cheaper
         return col.in_(values)
+    # the values as one JSON text: orjson makes it in C, where the driver would convert a list value by value
+    p = sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.String)
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        item = sa.Integer if isinstance(col.type, sa.Integer) else sa.String
-        return col == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(item)))
-    return col.in_(sa.select(sa.literal_column("value")).select_from(
-        sa.func.json_each(sa.bindparam(None, orjson.dumps(values).decode(), type_=sa.String))))
+        item = sa.func.json_array_elements_text(sa.cast(p, sa.JSON))
+        if isinstance(col.type, sa.Integer):
+            item = sa.cast(item, sa.Integer)
+        return col == sa.any_(sa.func.array(sa.select(item).scalar_subquery()))
+    return col.in_(sa.select(sa.literal_column("value")).select_from(sa.func.json_each(p)))

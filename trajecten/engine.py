@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import zlib
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
@@ -41,15 +40,13 @@ ALGEMENE_GEBEURTENISSEN = {
 }
 
 
-@dataclass(frozen=True)
-class StartVerzoek:
+class StartVerzoek(NamedTuple):  # tuples: a feed batch makes tens of thousands
     client_id: int
     feiten: dict[str, Any]
     overrule_reden: str | None = None
 
 
-@dataclass(frozen=True)
-class StartResultaat:
+class StartResultaat(NamedTuple):
     traject_id: int
     status: str
     start_datum: date
@@ -136,9 +133,8 @@ class Engine:
         for name, spec in declared.items():
             if spec.verplicht and out.get(name) is None:
                 raise OngeldigeInvoer(f"feit {name}", f"verplicht voor {compiled.definitie.instrument} ({spec.omschrijving})")
-        for st in compiled.definitie.stappen:  # a payee's account (ontvanger: werkgever) is checked at start
-            if st.ontvanger and out.get(f"{st.ontvanger}_iban"):
-                name = f"{st.ontvanger}_iban"
+        for name in compiled.iban_feiten:  # a payee's account (ontvanger: werkgever) is checked at start
+            if out.get(name):
                 out[name] = valideer_iban(out[name], f"feit {name}")
         return out
 
@@ -281,6 +277,7 @@ class Engine:
             e_tid, e_cid, e_type, e_payload, e_regel, e_versie = [], [], [], [], [], []
             plan = [(st, st.key, st.kind.value, st.anchor_kind, st.anchor_name) for st in compiled.at_start]
             due_of: dict[tuple[str, date], datetime] = {}  # a batch shares a few hundred anchor dates
+            json_of: dict = {}  # and its decisions' explanations: equal decisions, one JSON (a feed: per WW end date)
             for tid, cid, (i, facts, besluit, overruled, start, status) in zip(tids, cids, todo):
                 n = 0
                 for st, key, kind, anchor_kind, anchor_name in plan:
@@ -302,7 +299,7 @@ class Engine:
                 # the event's own columns, the explanation in the payload)
                 e_tid.append(tid), e_cid.append(cid), e_type.append("traject_gestart")
                 e_payload.append({"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
-                                  "status": status, "stappen": n, "besluit": besluit.to_json()})
+                                  "status": status, "stappen": n, "besluit": _json_van(besluit, json_of)})
                 e_regel.append(defn.regel), e_versie.append(besluit.versie)
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
             runner.bulk_insert_kolommen(conn, S, {"traject_id": s_tid, "stap": s_stap, "kind": s_kind, "due_at": s_due},
@@ -497,6 +494,17 @@ def _not_before(rows: list[dict], now: datetime) -> list[dict]:
         if row["due_at"] < now:
             row["due_at"] = now
     return rows
+
+
+def _json_van(besluit, json_of: dict) -> dict:
+    """``besluit.to_json()``, made once for equal decisions (a decision is a frozen value; unhashable: made anew)."""
+    try:
+        got = json_of.get(besluit)
+        if got is None:
+            got = json_of[besluit] = besluit.to_json()
+        return got
+    except TypeError:
+        return besluit.to_json()
 
 
 def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None, regel=None, versie=None,

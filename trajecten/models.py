@@ -492,7 +492,8 @@ class Verwerking(SQLModel, table=True):
     start_tijd: datetime = _ts()
     eind_tijd: datetime = _ts()
     status: str = Field(max_length=8, description="OK or ERROR (the standard's status code)")
-    activiteit: str = Field(max_length=300, index=True, description="URI in the register of processing activities")
+    # no index (migration 0016): no query selects by activity alone, and every appended record paid for it
+    activiteit: str = Field(max_length=300, description="URI in the register of processing activities")
     betrokkene: str | None = Field(default=None, max_length=64, index=True,
                                    description="pseudonymised data subject id: HMAC-SHA256 of the BSN (hex)")
     betrokkene_type: str | None = Field(default=None, max_length=10, description="'BSN' (what was hashed)")

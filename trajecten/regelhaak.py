@@ -24,12 +24,16 @@ class RegelsHook:
         import regels
 
         self._regels = regels
+        self._names: dict[str, frozenset[str]] = {}
 
     def known(self, regel: str) -> bool:
         return regel in self._regels.RULES
 
-    def fact_names(self, regel: str) -> set[str]:
-        return set(self._regels.RULES[regel].feiten)
+    def fact_names(self, regel: str) -> frozenset[str]:
+        names = self._names.get(regel)
+        if names is None:  # a rule's facts are fixed when it is registered
+            names = self._names[regel] = frozenset(self._regels.RULES[regel].feiten)
+        return names
 
     def decide(self, regel: str, feiten: dict[str, Any], peildatum: date):
         wanted = self.fact_names(regel)

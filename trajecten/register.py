@@ -37,6 +37,7 @@ class Compiled:
     on_event: dict[str, tuple[Stap, ...]]  # event -> steps anchored on it (or on the fact it sets)
     cancelled_by: dict[str, tuple[Stap, ...]]  # event -> steps it cancels
     waiting_for: dict[str, tuple[Stap, ...]]  # event -> wait_event steps
+    iban_feiten: tuple[str, ...] = ()  # facts holding a payee's account (``ontvanger``), checked at start
 
     @classmethod
     def build(cls, d: Instrument, versie: int) -> "Compiled":
@@ -63,7 +64,9 @@ class Compiled:
             if s.kind is StapSoort.wait_event:
                 waiting.setdefault(s.event, []).append(s)
         freeze = lambda m: {k: tuple(v) for k, v in m.items()}  # noqa: E731
-        return cls(d, versie, steps, tuple(at_start), freeze(after), freeze(on_event), freeze(cancelled), freeze(waiting))
+        ibans = tuple(dict.fromkeys(f"{s.ontvanger}_iban" for s in d.stappen if s.ontvanger))
+        return cls(d, versie, steps, tuple(at_start), freeze(after), freeze(on_event), freeze(cancelled), freeze(waiting),
+                   ibans)
 
 
 class DefinitionRegister:

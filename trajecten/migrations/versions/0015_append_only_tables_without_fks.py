@@ -32,7 +32,7 @@ The downgrade re-creates the keys; it fails (as it should) while ``trajecten con
 
 Revision ID: 0015
 Revises: 0014
-Create Date: 2026-11-27
+Create Date: 2026-11-26
 """
 import sqlalchemy as sa
 from alembic import op
