@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed")
     ap.add_argument("--no-pg", action="store_true")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per database (interleaved); the best counts")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per database (interleaved); the best counts, every run is listed")
     ap.add_argument("--write", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
     args = ap.parse_args()
     console = Console()

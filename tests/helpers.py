@@ -6,9 +6,11 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from trajecten import besluiten
 from trajecten.bsn import synthetisch
 from trajecten.models import Gebeurtenis, GeplandeStap, Incident, Taak, Traject
 from trajecten.tijd import TZ
@@ -70,7 +72,10 @@ def events(engine, traject_id: int | None = None, type_: str | None = None) -> l
     if type_ is not None:
         q = q.where(E.c.type == type_)
     with engine.db.connect() as conn:
-        return conn.execute(q).all()
+        rows = conn.execute(q).all()
+        # as the pages and the API show them: a referred decision in its place (trajecten/besluiten.py)
+        return [SimpleNamespace(**{**r._asdict(), "payload": p})
+                for r, p in zip(rows, besluiten.met_besluit(conn, [r.payload for r in rows]))]
 
 
 def count(engine, table, *where) -> int:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from sqlmodel import SQLModel
 
-from . import logboek
+from . import besluiten, logboek
 from .models import Client, Gebeurtenis, Traject, TrajectStatus, Uitbetaling
 from .tijd import local_date
 
@@ -155,7 +155,8 @@ def _payload(payload) -> dict:
     """Free text out, nested details (decision facts) out; the plain facts of what happened stay."""
     if not isinstance(payload, dict):
         return {"geanonimiseerd": True}
-    out = {k: v for k, v in payload.items() if k not in VRIJE_TEKST and not isinstance(v, (dict, list))}
+    out = {k: v for k, v in payload.items()
+           if k not in VRIJE_TEKST and k != besluiten.REF and not isinstance(v, (dict, list))}
     out.update({k: NAAM for k in payload if k in VRIJE_TEKST})
     out["geanonimiseerd"] = True
     return out

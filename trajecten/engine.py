@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
 
-from . import logboek, runner
+from . import besluiten, logboek, runner
 from .bsn import valideer_bsn, valideer_iban
 from .config import Settings, load_settings
 from .db import in_values, is_postgres, make_engine, migrate, reader
@@ -272,12 +272,13 @@ class Engine:
                 "start_datum": [t[4] for t in todo], "feiten": [t[1] for t in todo],
             }, {"instrument": instrument, "definitie_versie": compiled.versie, "gestart_door": actor,
                 "aangemaakt_op": now})
-            # the planned steps and events, column by column (a feed batch writes tens of thousands)
-            s_tid, s_stap, s_kind, s_due = [], [], [], []
-            e_tid, e_cid, e_type, e_payload, e_regel, e_versie = [], [], [], [], [], []
+            # the planned steps and events as tuples, written column by column (a feed batch: tens of thousands)
+            steps: list[tuple] = []  # (trajectory, step, kind, due)
+            events: list[tuple] = []  # (trajectory, client, type, payload, rule, rule version)
             plan = [(st, st.key, st.kind.value, st.anchor_kind, st.anchor_name) for st in compiled.at_start]
             due_of: dict[tuple[str, date], datetime] = {}  # a batch shares a few hundred anchor dates
-            json_of: dict = {}  # and its decisions' explanations: equal decisions, one JSON (a feed: per WW end date)
+            ref_of: dict = {}  # and its decisions: equal decisions, one stored explanation (a feed: per WW end date)
+            stored: dict[str, tuple[str, dict]] = {}  # key -> (version, explanation), for the decision store
             for tid, cid, (i, facts, besluit, overruled, start, status) in zip(tids, cids, todo):
                 n = 0
                 for st, key, kind, anchor_kind, anchor_name in plan:
@@ -287,25 +288,24 @@ class Engine:
                     due = due_of.get((key, ad))
                     if due is None:
                         due = due_of[key, ad] = max(self.plan_context.due(st, ad), now)
-                    s_tid.append(tid)
-                    s_stap.append(key)
-                    s_kind.append(kind)
-                    s_due.append(due)
+                    steps.append((tid, key, kind, due))
                     n += 1
                 if overruled:
-                    e_tid.append(tid), e_cid.append(cid), e_type.append("toegang_overruled")
-                    e_payload.append({"reden": verzoeken[i].overrule_reden}), e_regel.append(None), e_versie.append(None)
+                    events.append((tid, cid, "toegang_overruled", {"reden": verzoeken[i].overrule_reden}, None, None))
                 # one event: the start with the eligibility decision that allowed it (rule and version in
-                # the event's own columns, the explanation in the payload)
-                e_tid.append(tid), e_cid.append(cid), e_type.append("traject_gestart")
-                e_payload.append({"instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
-                                  "status": status, "stappen": n, "besluit": _json_van(besluit, json_of)})
-                e_regel.append(defn.regel), e_versie.append(besluit.versie)
+                # the event's own columns, the explanation stored once and referred to: trajecten/besluiten.py)
+                events.append((tid, cid, "traject_gestart", {
+                    "instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
+                    "status": status, "stappen": n, besluiten.REF: _ref_van(besluit, ref_of, stored)},
+                    defn.regel, besluit.versie))
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
-            runner.bulk_insert_kolommen(conn, S, {"traject_id": s_tid, "stap": s_stap, "kind": s_kind, "due_at": s_due},
-                                        {"volgnr": 0, "status": StapStatus.gepland.value, "pogingen": 0})
-            runner.bulk_insert_kolommen(conn, E, {"traject_id": e_tid, "client_id": e_cid, "type": e_type,
-                                                  "payload": e_payload, "regel": e_regel, "regel_versie": e_versie},
+            if steps:
+                runner.bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
+                                                              map(list, zip(*steps)))),
+                                            {"volgnr": 0, "status": StapStatus.gepland.value, "pogingen": 0})
+            besluiten.bewaar(conn, defn.regel, stored)
+            runner.bulk_insert_kolommen(conn, E, dict(zip(("traject_id", "client_id", "type", "payload", "regel",
+                                                           "regel_versie"), map(list, zip(*events)))),
                                         {"stap_id": None, "actor": actor, "op": now, "datum": None})
         return results
 
@@ -496,23 +496,28 @@ def _not_before(rows: list[dict], now: datetime) -> list[dict]:
     return rows
 
 
-def _json_van(besluit, json_of: dict) -> dict:
-    """``besluit.to_json()``, made once for equal decisions (a decision is a frozen value; unhashable: made anew)."""
+def _ref_van(besluit, ref_of: dict, stored: dict[str, tuple[str, dict]]) -> str:
+    """The decision's key in the store, its explanation added to ``stored``; made once for equal decisions
+    (a decision is a frozen value; an unhashable one is made anew)."""
     try:
-        got = json_of.get(besluit)
-        if got is None:
-            got = json_of[besluit] = besluit.to_json()
-        return got
+        ref = ref_of.get(besluit)
     except TypeError:
-        return besluit.to_json()
+        ref = None
+    if ref is None:
+        inhoud = besluit.to_json()
+        ref = besluiten.sleutel(inhoud)
+        stored[ref] = (besluit.versie or "", inhoud)
+        try:
+            ref_of[besluit] = ref
+        except TypeError:
+            pass
+    return ref
 
 
-def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None, regel=None, versie=None,
-        json_ready: bool = False) -> dict:
-    """An event row; ``json_ready`` payloads (a decision's ``to_json()``) are not converted again."""
+def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None) -> dict:
+    """An event row of a person's action (no rule decided it)."""
     return {"traject_id": traject_id, "client_id": client_id, "stap_id": None, "type": type_, "actor": actor,
-            "op": now, "datum": datum, "payload": payload if json_ready else runner._jsonable(payload),
-            "regel": regel, "regel_versie": versie}
+            "op": now, "datum": datum, "payload": runner._jsonable(payload), "regel": None, "regel_versie": None}
 
 
 def _typed(name: str, kind: FeitType, value: Any) -> Any:

@@ -161,6 +161,18 @@ class Gebeurtenis(SQLModel, table=True):
     regel_versie: str | None = Field(default=None, max_length=80)
 
 
+class Besluit(SQLModel, table=True):
+    """A decision's explanation (``Decision.to_json()``), stored once: events refer to it by ``sleutel``, the
+    SHA-256 of its JSON. Content-addressed and never changed; thousands of starts share a few hundred."""
+
+    __tablename__ = "besluit"
+    id: int | None = Field(default=None, primary_key=True)
+    sleutel: str = Field(max_length=64, unique=True, description="SHA-256 (hex) of the JSON, keys sorted")
+    regel: str = Field(max_length=80)
+    versie: str = Field(max_length=80)
+    inhoud: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 class Taak(SQLModel, table=True):
     __tablename__ = "taak"
     __table_args__ = (

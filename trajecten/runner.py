@@ -262,24 +262,29 @@ def bulk_insert(conn, table, rows: list[dict], conflict: tuple | None = None) ->
         kolommen = {k: list(map(itemgetter(k), rows)) for k in rows[0]}
     except KeyError:
         return _insert_sa(conn, table, rows, conflict)
-    if not bulk_insert_kolommen(conn, table, kolommen, conflict=conflict):
-        _insert_sa(conn, table, rows, conflict)
+    if _python_defaults(table, kolommen):
+        return _insert_sa(conn, table, rows, conflict)
+    bulk_insert_kolommen(conn, table, kolommen, conflict=conflict)
+
+
+def _python_defaults(table, given) -> list:
+    """Columns without a value whose default SQLAlchemy must compute per row (a callable)."""
+    return [c.key for c in table.c if c.key not in given and c.default is not None and not c.default.is_scalar]
 
 
 def bulk_insert_kolommen(conn, table, kolommen: dict[str, list], gedeeld: dict | None = None,
-                         conflict: tuple | None = None) -> bool:
+                         conflict: tuple | None = None) -> None:
     """INSERT rows given column by column: ``kolommen`` maps a column to its values (one per row, all of
     the same length), ``gedeeld`` a column to the one value every row has (a batch's moment, actor,
-    status). The hot paths build these directly: no dict per row, and a shared value converted once.
-    False (nothing written) when a column without a value has a default SQL must compute: the caller
-    then takes SQLAlchemy's path."""
+    status). The hot paths build these directly: no dict per row, and a shared value converted once."""
     gedeeld = gedeeld or {}
     n = len(next(iter(kolommen.values()))) if kolommen else 0
     if not n:
-        return True
+        return
+    computed = _python_defaults(table, {**kolommen, **gedeeld})
+    if computed:
+        raise ValueError(f"{table.name}: no value for {', '.join(computed)}, whose default needs SQLAlchemy (bulk_insert)")
     missing = [c for c in table.c if c.key not in kolommen and c.key not in gedeeld and c.default is not None]
-    if any(not c.default.is_scalar for c in missing):
-        return False
     gedeeld = {**{c.key: c.default.arg for c in missing}, **gedeeld}
     keys = tuple(kolommen) + tuple(gedeeld)
     sql, procs, pg = _bulk_plan(conn, table, keys, conflict)
@@ -299,7 +304,6 @@ def bulk_insert_kolommen(conn, table, kolommen: dict[str, list], gedeeld: dict |
         _copy_rows(conn, table, keys, zip(*columns))
     else:
         conn.exec_driver_sql(sql, tuple(columns) if pg else list(zip(*columns)))
-    return True
 
 
 COPY_FROM = 100  # rows: from here on a plain append uses COPY on PostgreSQL (a web request writes a handful)

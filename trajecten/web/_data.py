@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import logboek
+from .. import besluiten, logboek
 from ..bsn import elfproef, maskeer, valideer_bsn
 from ..definitie import FeitType, StapSoort
 from ..engine import ALGEMENE_GEBEURTENISSEN
@@ -126,10 +126,10 @@ def client(engine, g: Gebruiker, client_id: int) -> dict:
     with engine.reader.connect() as conn:
         row = client_rij(conn, g, client_id)
         trajecten = conn.execute(sa.select(T).where(T.c.client_id == client_id).order_by(T.c.id.desc())).all()
-        events = conn.execute(sa.select(E).where(E.c.client_id == client_id).order_by(E.c.op, E.c.id)).all()
+        events = _events(conn, sa.select(E).where(E.c.client_id == client_id).order_by(E.c.op, E.c.id))
     out = _client_dict(row)
     out["trajecten"] = [_traject_dict(t) for t in trajecten]
-    out["tijdlijn"] = [_event_dict(e) for e in events]
+    out["tijdlijn"] = events
     return out
 
 
@@ -153,9 +153,12 @@ def _traject_dict(t) -> dict:
             "eind_datum": _iso(t.eind_datum), "feiten": t.feiten, "gestart_door": t.gestart_door}
 
 
-def _event_dict(e) -> dict:
-    return {"id": e.id, "traject_id": e.traject_id, "type": e.type, "door": e.actor, "op": _iso(e.op),
-            "datum": _iso(e.datum), "payload": e.payload, "regel": e.regel, "regel_versie": e.regel_versie}
+def _events(conn, q) -> list[dict]:
+    """The events of ``q``, each decision they refer to in its place (``besluit``)."""
+    rows = conn.execute(q).all()
+    return [{"id": e.id, "traject_id": e.traject_id, "type": e.type, "door": e.actor, "op": _iso(e.op),
+             "datum": _iso(e.datum), "payload": p, "regel": e.regel, "regel_versie": e.regel_versie}
+            for e, p in zip(rows, besluiten.met_besluit(conn, [e.payload for e in rows]))]
 
 
 def _stap_dict(s) -> dict:
@@ -188,12 +191,12 @@ def traject(engine, g: Gebruiker, traject_id: int) -> dict:
     with engine.reader.connect() as conn:
         tr = traject_row(conn, g, traject_id)
         steps = conn.execute(sa.select(S).where(S.c.traject_id == traject_id).order_by(S.c.due_at, S.c.id)).all()
-        events = conn.execute(sa.select(E).where(E.c.traject_id == traject_id).order_by(E.c.id)).all()
+        events = _events(conn, sa.select(E).where(E.c.traject_id == traject_id).order_by(E.c.id))
         tasks = conn.execute(sa.select(K).where(K.c.traject_id == traject_id).order_by(K.c.due_at, K.c.id)).all()
     out = _traject_dict(tr)
     out["client_naam"] = tr.client_naam
     out["stappen"] = [_stap_dict(s) for s in steps]
-    out["gebeurtenissen"] = [_event_dict(e) for e in events]
+    out["gebeurtenissen"] = events
     out["taken"] = [_taak_dict(k) for k in tasks]
     try:
         compiled = engine.register.get(tr.instrument, tr.definitie_versie)

@@ -1,0 +1,57 @@
+"""Decisions' explanations, stored once (table ``besluit``) and referred to by the SHA-256 of their JSON.
+
+A trajectory's start event refers to its eligibility decision (``besluit_ref``) instead of carrying the
+explanation: the starts of one feed file share a few hundred distinct decisions. Readers get the event as
+before, with the explanation under ``besluit`` (:func:`met_besluit`). Content-addressed: a decision stored
+twice is the same row, and a row is never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterable
+
+import orjson
+import sqlalchemy as sa
+
+from .db import in_values
+from .models import Besluit
+
+B = Besluit.__table__
+REF = "besluit_ref"  # the payload key that refers to a stored decision
+
+
+def sleutel(inhoud: dict) -> str:
+    """The decision's key: SHA-256 (hex) of its JSON with sorted keys."""
+    return hashlib.sha256(orjson.dumps(inhoud, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def bewaar(conn, regel: str, besluiten: dict[str, tuple[str, dict]]) -> None:
+    """Store decisions of rule ``regel`` (key -> (version, ``to_json()``)) in the caller's transaction, with
+    one statement: a decision stored before, or by another transaction at the same moment, is skipped (ON
+    CONFLICT DO NOTHING on the key)."""
+    if not besluiten:
+        return
+    from .runner import bulk_insert_kolommen
+
+    bulk_insert_kolommen(conn, B, {"sleutel": list(besluiten), "versie": [v for v, _ in besluiten.values()],
+                                   "inhoud": [j for _, j in besluiten.values()]}, {"regel": regel},
+                         conflict=("sleutel",))
+
+
+def lees(conn, sleutels: Iterable[str]) -> dict[str, dict]:
+    sleutels = set(sleutels)
+    if not sleutels:
+        return {}
+    return dict(conn.execute(sa.select(B.c.sleutel, B.c.inhoud).where(in_values(B.c.sleutel, sleutels, conn))).all())
+
+
+def met_besluit(conn, payloads: list) -> list:
+    """The payloads with each referred decision in its place (``besluit``, as events carried it before)."""
+    inhoud = lees(conn, (p[REF] for p in payloads if isinstance(p, dict) and REF in p))
+    out = []
+    for p in payloads:
+        if isinstance(p, dict) and REF in p:
+            p = {k: v for k, v in p.items() if k != REF} | {"besluit": inhoud.get(p[REF])}
+        out.append(p)
+    return out
