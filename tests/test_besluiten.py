@@ -96,3 +96,40 @@ def test_two_transactions_storing_the_same_new_decision_both_commit(pg_url):
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(B)).scalar() == 1
     eng.dispose()
+
+
+@pytest.mark.postgres
+def test_two_transactions_storing_overlapping_new_decisions_do_not_deadlock(pg_url):
+    """Keys are inserted in one order: the second transaction waits for the first, never the other way round
+    at the same time (the feed's two writers store the same new decisions)."""
+    from tests.conftest import reset_pg
+    from trajecten.db import make_engine, migrate
+
+    reset_pg(pg_url)
+    eng = make_engine(pg_url)
+    migrate(eng)
+    k1, k2 = "a" * 64, "b" * 64
+    inhoud = {"regel": "ww_preventie.toegang", "versie": "2020-01-01", "redenen": []}
+    errors: list[Exception] = []
+    first = eng.connect()
+    tx = first.begin()
+    besluiten.bewaar(first, "ww_preventie.toegang", {k1: ("2020-01-01", inhoud)})
+
+    def second():  # k2 first in its own order: it would hold k2 while waiting for k1
+        try:
+            with eng.begin() as conn:
+                besluiten.bewaar(conn, "ww_preventie.toegang", {k2: ("2020-01-01", inhoud), k1: ("2020-01-01", inhoud)})
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    t = threading.Thread(target=second)
+    t.start()
+    t.join(0.5)  # the second is waiting now
+    besluiten.bewaar(first, "ww_preventie.toegang", {k2: ("2020-01-01", inhoud)})  # would wait for the second
+    tx.commit()
+    first.close()
+    t.join(10)
+    assert not t.is_alive() and errors == []
+    with eng.connect() as conn:
+        assert set(conn.execute(sa.select(B.c.sleutel)).scalars()) == {k1, k2}
+    eng.dispose()

@@ -72,6 +72,17 @@ def test_record_outcomes_and_summary(engine):
     assert q[1].redenen == [{"veld": "postcode", "reden": "1012 ligt buiten de gemeente Groningen"}]
 
 
+def test_chunks_of_three_give_what_one_transaction_gives(engine):
+    """Chunk boundaries (and on PostgreSQL the two writers) change nothing: a duplicate reference, a second
+    record of the same person and a rejected record in later chunks are seen as in one transaction."""
+    records = [rec(i) for i in range(1, 9)] + [rec(3), rec(20, bsn=rec(2)["bsn"]), rec(21, bsn=rec(5)["bsn"]),
+                                               rec(22, postcode="1012 AB"), rec(23, risico_langdurig=False)]
+    s = verwerk(engine, items(records), "test", chunk=3)
+    assert (s.ontvangen, s.geaccepteerd, s.gestart, s.gepland, s.geen_risico, s.al_lopend, s.dubbel, s.quarantaine) == (
+        13, 11, 8, 0, 1, 2, 1, 1)
+    assert counts(engine) == (9, 8, 11, 1)  # clients, trajectories, handovers, quarantine
+
+
 def test_same_file_twice_changes_nothing(engine, tmp_path):
     path = tmp_path / "overdracht.jsonl"
     lines = [json.dumps(rec(i)) for i in range(1, 40)] + ["{kapot", json.dumps(rec(99, bsn="123456789"))]

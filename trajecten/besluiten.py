@@ -29,13 +29,16 @@ def sleutel(inhoud: dict) -> str:
 def bewaar(conn, regel: str, besluiten: dict[str, tuple[str, dict]]) -> None:
     """Store decisions of rule ``regel`` (key -> (version, ``to_json()``)) in the caller's transaction, with
     one statement: a decision stored before, or by another transaction at the same moment, is skipped (ON
-    CONFLICT DO NOTHING on the key)."""
+    CONFLICT DO NOTHING on the key). In key order: a transaction that meets a key another one is inserting
+    waits for that one to end, and with one order for all, two of them never wait for each other (the
+    feed's two PostgreSQL writers store the same new decisions)."""
     if not besluiten:
         return
     from .runner import bulk_insert_kolommen
 
-    bulk_insert_kolommen(conn, B, {"sleutel": list(besluiten), "versie": [v for v, _ in besluiten.values()],
-                                   "inhoud": [j for _, j in besluiten.values()]}, {"regel": regel},
+    keys = sorted(besluiten)
+    bulk_insert_kolommen(conn, B, {"sleutel": keys, "versie": [besluiten[k][0] for k in keys],
+                                   "inhoud": [besluiten[k][1] for k in keys]}, {"regel": regel},
                          conflict=("sleutel",))
 
 
