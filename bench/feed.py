@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_feed")
     ap.add_argument("--no-pg", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per database (interleaved); the best counts, every run is listed")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per database (interleaved); the best counts, every run is listed")
     ap.add_argument("--write", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
     args = ap.parse_args()
     console = Console()
@@ -83,7 +83,7 @@ def main() -> None:
     with path.open("w") as f:
         for rec in records(args.n):
             f.write(json.dumps(rec) + "\n")
-    load_before, t_start = common.loadavg(), time.perf_counter()
+    load_before, probe_before, t_start = common.loadavg(), common.cpu_probe(), time.perf_counter()
     runs: dict[str, list[dict]] = {"SQLite": [], "PostgreSQL": []}
     for i in range(args.repeat):  # interleaved, each on a new empty database; the best counts
         db_file = tmp / f"feed{i}.db"
@@ -118,6 +118,8 @@ def main() -> None:
           f"Date: {datetime.now():%Y-%m-%d %H:%M} UTC; total run {(time.perf_counter() - t_start) / 60:.1f} min  ",
           f"Machine: {m['nproc']} cores ({m['cpu']}), Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL "
           f"{m['postgres']} (default settings, 127.0.0.1)  ",
+          f"Python speed probe (`bench/_common.py: cpu_probe`, 10 million additions) before {probe_before} s, after "
+          f"{common.cpu_probe()} s. "
           f"Load average (1/5/15 min) before {load_before}, after {common.loadavg()}: best of {args.repeat} runs "
           f"(first import, s: " + "; ".join(f"{db} {v}" for db, v in every.items()) + ").", "",
           "| " + " | ".join(["database", "records", "first import (s)", "records/s", "accepted", "started", "scheduled",
