@@ -133,3 +133,38 @@ def test_two_transactions_storing_overlapping_new_decisions_do_not_deadlock(pg_u
     with eng.connect() as conn:
         assert set(conn.execute(sa.select(B.c.sleutel)).scalars()) == {k1, k2}
     eng.dispose()
+
+
+def test_a_reference_to_a_decision_that_is_not_stored_is_reported(engine):
+    from trajecten.integriteit import voorbeelden, wezen
+
+    cid = client(engine)
+    tid = engine.start("ww_preventie", cid, {**WW, "ww_einddatum": "2027-03-01"}, actor="test").traject_id
+    naam = "gebeurtenis.payload.besluit_ref"
+    with engine.db.begin() as conn:
+        assert wezen(conn)[naam] == 0  # the start's own reference has its row
+        eid = conn.execute(sa.insert(E).values(traject_id=tid, client_id=cid, type="traject_gestart", actor="hand",
+                                               op=engine.clock.now(), payload={besluiten.REF: "f" * 64})
+                           .returning(E.c.id)).scalar()
+        assert wezen(conn)[naam] == 1 and voorbeelden(conn, naam) == [(eid, "f" * 64)]
+
+
+def test_a_known_decision_costs_no_statement_and_a_rolled_back_one_is_stored_again(engine):
+    inserts: list[str] = []
+    sa.event.listen(engine.db, "before_cursor_execute",
+                    lambda conn, cursor, statement, *a: inserts.append(statement) if "INTO besluit" in statement else None)
+    nummers = bsns(3)
+    facts = {**WW, "ww_einddatum": "2027-03-01"}
+    eerste = client(engine, nummers[0])
+    with pytest.raises(RuntimeError):
+        with engine.db.begin() as conn:  # the start is undone: its decision too
+            engine.start("ww_preventie", eerste, facts, actor="test", conn=conn)
+            raise RuntimeError("afgebroken")
+    assert len(inserts) == 1 and _stored(engine) == []
+    engine.start("ww_preventie", client(engine, nummers[1]), facts, actor="test")  # stored again, committed
+    engine.start("ww_preventie", client(engine, nummers[2]), facts, actor="test")  # known: no statement
+    assert len(inserts) == 2 and len(_stored(engine)) == 1
+    with engine.db.connect() as conn:
+        from trajecten.integriteit import wezen
+
+        assert wezen(conn)["gebeurtenis.payload.besluit_ref"] == 0

@@ -53,6 +53,7 @@ def test_after_a_feed_import_and_a_sweep_every_reference_has_its_parent(db_url, 
         assert count(eng, O, O.c.traject_id.is_not(None)) == s.gestart + s.gepland
         assert count(eng, S) > 0 and count(eng, K) > 0 and count(eng, I) == 1 and count(eng, Z) > 0
         assert count(eng, E, E.c.stap_id.is_not(None)) > 0 and count(eng, E, E.c.client_id.is_not(None)) > 0
+        assert count(eng, E, E.c.payload["besluit_ref"].as_string().is_not(None)) == s.gestart + s.gepland + 1
         with eng.reader.connect() as conn:
             assert wezen(conn) == _alles_nul()
             assert all(voorbeelden(conn, v.naam) == [] for v in VERWIJZINGEN)

@@ -9,10 +9,13 @@ twice is the same row, and a row is never changed.
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from typing import Iterable
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from .db import in_values
 from .models import Besluit
@@ -28,18 +31,57 @@ def sleutel(inhoud: dict) -> str:
 
 def bewaar(conn, regel: str, besluiten: dict[str, tuple[str, dict]]) -> None:
     """Store decisions of rule ``regel`` (key -> (version, ``to_json()``)) in the caller's transaction, with
-    one statement: a decision stored before, or by another transaction at the same moment, is skipped (ON
-    CONFLICT DO NOTHING on the key). In key order: a transaction that meets a key another one is inserting
-    waits for that one to end, and with one order for all, two of them never wait for each other (the
-    feed's two PostgreSQL writers store the same new decisions)."""
-    if not besluiten:
+    one statement, or none when this process saw every one of them committed already (a start request
+    mostly meets a known decision). A decision stored before, or by another transaction at the same moment,
+    is skipped (ON CONFLICT DO NOTHING on the key). In key order: a transaction that meets a key another one
+    is inserting waits for that one to end, and with one order for all, two of them never wait for each
+    other (the feed's two PostgreSQL writers store the same new decisions)."""
+    known = _bekend(conn.engine)
+    keys = sorted(k for k in besluiten if k not in known)
+    if not keys:
         return
     from .runner import bulk_insert_kolommen
 
-    keys = sorted(besluiten)
     bulk_insert_kolommen(conn, B, {"sleutel": keys, "versie": [besluiten[k][0] for k in keys],
                                    "inhoud": [besluiten[k][1] for k in keys]}, {"regel": regel},
                          conflict=("sleutel",))
+    conn.info.setdefault(_NIEUW, set()).update(keys)  # known once this transaction commits
+
+
+# Keys this process saw committed, per database engine. A row of ``besluit`` never changes and is never
+# deleted, so a key once committed stays there. Filled at commit only: a key inserted in a transaction
+# that rolls back (or in a savepoint that does) is forgotten.
+_BEKEND: "weakref.WeakKeyDictionary[sa.Engine, set[str]]" = weakref.WeakKeyDictionary()
+_NIEUW = "trajecten.besluiten.nieuw"  # Connection.info: the keys the running transaction inserted
+_MAX_BEKEND = 100_000
+_lock = threading.Lock()
+
+
+def _bekend(engine) -> set[str]:
+    known = _BEKEND.get(engine)
+    if known is None:
+        with _lock:
+            known = _BEKEND.get(engine)
+            if known is None:
+                known = _BEKEND[engine] = set()
+                event.listen(engine, "begin", _vergeet)  # nothing left over from an earlier transaction
+                event.listen(engine, "commit", _na_commit)
+                event.listen(engine, "rollback", _vergeet)
+                event.listen(engine, "rollback_savepoint", lambda conn, name, context: _vergeet(conn))
+    return known
+
+
+def _na_commit(conn) -> None:
+    nieuw = conn.info.pop(_NIEUW, None)
+    if nieuw:
+        known = _bekend(conn.engine)
+        if len(known) > _MAX_BEKEND:  # only a shortcut: starting over costs one insert per decision
+            known.clear()
+        known.update(nieuw)
+
+
+def _vergeet(conn) -> None:
+    conn.info.pop(_NIEUW, None)
 
 
 def lees(conn, sleutels: Iterable[str]) -> dict[str, dict]:

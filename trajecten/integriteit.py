@@ -9,7 +9,7 @@ that on a real database (``trajecten controleer``): one anti-join per reference,
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,15 +19,18 @@ import trajecten.models  # noqa: F401 - registers the tables
 
 
 class Verwijzing(NamedTuple):
-    """``tabel.kolom`` holds the ``id`` of a row of ``ouder`` (or NULL), without a foreign key."""
+    """``tabel.kolom`` holds the ``id`` of a row of ``ouder`` (or NULL), without a foreign key; with ``pad``
+    the JSON column's key ``pad`` holds the value of ``ouder.ouder_kolom``."""
 
     tabel: str
     kolom: str
     ouder: str
+    pad: str | None = None
+    ouder_kolom: str = "id"
 
     @property
     def naam(self) -> str:
-        return f"{self.tabel}.{self.kolom}"
+        return f"{self.tabel}.{self.kolom}" + (f".{self.pad}" if self.pad else "")
 
 
 VERWIJZINGEN: tuple[Verwijzing, ...] = (
@@ -42,6 +45,8 @@ VERWIJZINGEN: tuple[Verwijzing, ...] = (
     Verwijzing("incident", "stap_id", "geplande_stap"),  # the step whose retries ran out
     Verwijzing("incident", "traject_id", "traject"),
     Verwijzing("zgw_opdracht", "gebeurtenis_id", "gebeurtenis"),  # the event the outbox row was made from
+    # a start event's decision, stored once (trajecten/besluiten.py)
+    Verwijzing("gebeurtenis", "payload", "besluit", pad="besluit_ref", ouder_kolom="sleutel"),
 )
 
 
@@ -49,8 +54,8 @@ def _wees(v: Verwijzing):
     """``(child table, its column, the condition)``: the rows whose non-NULL ``kolom`` has no parent row."""
     kind = SQLModel.metadata.tables[v.tabel].alias("kind")
     ouder = SQLModel.metadata.tables[v.ouder].alias("ouder")
-    kol = kind.c[v.kolom]
-    cond = sa.and_(kol.is_not(None), ~sa.exists().where(ouder.c.id == kol))
+    kol = kind.c[v.kolom][v.pad].as_string() if v.pad else kind.c[v.kolom]
+    cond = sa.and_(kol.is_not(None), ~sa.exists().where(ouder.c[v.ouder_kolom] == kol))
     return kind, kol, cond
 
 
@@ -63,7 +68,7 @@ def wezen(conn: Connection) -> dict[str, int]:
     return out
 
 
-def voorbeelden(conn: Connection, naam: str, n: int = 5) -> list[tuple[int, int]]:
+def voorbeelden(conn: Connection, naam: str, n: int = 5) -> list[tuple[int, Any]]:
     """Up to ``n`` orphans of reference ``naam``: ``(the row's id, the missing parent id)``, lowest ids first."""
     v = next((v for v in VERWIJZINGEN if v.naam == naam), None)
     if v is None:
