@@ -71,8 +71,19 @@ def _bekend(engine) -> set[str]:
     return known
 
 
+def _pending(conn) -> set[str] | None:
+    """The keys the ending transaction inserted, taken from the connection; none from a connection that was
+    lost (its rollback must not fail here; ``begin`` clears what a lost one left)."""
+    if conn.invalidated:
+        return None
+    try:
+        return conn.info.pop(_NIEUW, None)
+    except sa.exc.SQLAlchemyError:
+        return None
+
+
 def _na_commit(conn) -> None:
-    nieuw = conn.info.pop(_NIEUW, None)
+    nieuw = _pending(conn)
     if nieuw:
         known = _bekend(conn.engine)
         if len(known) > _MAX_BEKEND:  # only a shortcut: starting over costs one insert per decision
@@ -81,7 +92,7 @@ def _na_commit(conn) -> None:
 
 
 def _vergeet(conn) -> None:
-    conn.info.pop(_NIEUW, None)
+    _pending(conn)
 
 
 def lees(conn, sleutels: Iterable[str]) -> dict[str, dict]:

@@ -283,7 +283,8 @@ def bulk_insert_kolommen(conn, table, kolommen: dict[str, list], gedeeld: dict |
         return
     computed = _python_defaults(table, {**kolommen, **gedeeld})
     if computed:
-        raise ValueError(f"{table.name}: no value for {', '.join(computed)}, whose default needs SQLAlchemy (bulk_insert)")
+        raise ValueError(f"{table.name}: no value for {', '.join(computed)}, "
+                         "whose default SQLAlchemy computes per row (use bulk_insert)")
     missing = [c for c in table.c if c.key not in kolommen and c.key not in gedeeld and c.default is not None]
     gedeeld = {**{c.key: c.default.arg for c in missing}, **gedeeld}
     keys = tuple(kolommen) + tuple(gedeeld)
