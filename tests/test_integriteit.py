@@ -33,6 +33,16 @@ def _engine(db_url, clock):
                        settings=load_settings(database_url=db_url, max_pogingen=1))
 
 
+def _controleer(db_url, monkeypatch):
+    """``trajecten controleer`` on ``db_url``, its engine disposed afterwards."""
+    monkeypatch.setenv("TRAJECTEN_DATABASE_URL", db_url)
+    try:
+        return CliRunner().invoke(cli, ["controleer"])
+    finally:
+        if "engine" in _state:
+            _state.pop("engine").db.dispose()
+
+
 def _alles_nul() -> dict[str, int]:
     return {v.naam: 0 for v in VERWIJZINGEN}
 
@@ -76,12 +86,7 @@ def test_an_orphan_is_reported_under_its_reference_and_controleer_exits_1(db_url
     finally:
         eng.db.dispose()
 
-    monkeypatch.setenv("TRAJECTEN_DATABASE_URL", db_url)
-    try:
-        res = CliRunner().invoke(cli, ["controleer"])
-    finally:
-        if "engine" in _state:
-            _state.pop("engine").db.dispose()
+    res = _controleer(db_url, monkeypatch)
     assert res.exit_code == 1, res.output
     assert f"geplande_stap.traject_id -> traject: 1 zonder ouder (bv. geplande_stap {sid} -> traject {wees})" \
         in res.output
@@ -93,12 +98,7 @@ def test_controleer_exits_0_when_every_reference_has_its_parent(db_url, clock, m
     eng = Engine.open(db_url, clock=clock, settings=load_settings(database_url=db_url))
     eng.start(PW, client(eng), FEITEN[PW], actor=ACTOR)
     eng.db.dispose()
-    monkeypatch.setenv("TRAJECTEN_DATABASE_URL", db_url)
-    try:
-        res = CliRunner().invoke(cli, ["controleer"])
-    finally:
-        if "engine" in _state:
-            _state.pop("engine").db.dispose()
+    res = _controleer(db_url, monkeypatch)
     assert res.exit_code == 0, res.output
     assert res.output.count(" 0 zonder ouder") == len(VERWIJZINGEN)
 

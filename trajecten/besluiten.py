@@ -29,6 +29,34 @@ def sleutel(inhoud: dict) -> str:
     return hashlib.sha256(orjson.dumps(inhoud, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class Nieuw:
+    """The decisions of one batch (a ``start_many``), to be stored together with :meth:`bewaar`: equal
+    decisions (a decision is a frozen value) get one key and one explanation, made once."""
+
+    def __init__(self):
+        self._ref_of: dict = {}
+        self.besluiten: dict[str, tuple[str, dict]] = {}  # key -> (version, explanation)
+
+    def ref(self, besluit) -> str:
+        """The decision's key in the store (an unhashable decision, a test double, is keyed anew)."""
+        try:
+            ref = self._ref_of.get(besluit)
+        except TypeError:
+            ref = None
+        if ref is None:
+            inhoud = besluit.to_json()
+            ref = sleutel(inhoud)
+            self.besluiten[ref] = (besluit.versie or "", inhoud)
+            try:
+                self._ref_of[besluit] = ref
+            except TypeError:
+                pass
+        return ref
+
+    def bewaar(self, conn, regel: str) -> None:
+        bewaar(conn, regel, self.besluiten)
+
+
 def bewaar(conn, regel: str, besluiten: dict[str, tuple[str, dict]]) -> None:
     """Store decisions of rule ``regel`` (key -> (version, ``to_json()``)) in the caller's transaction, with
     one statement, or none when this process saw every one of them committed already (a start request

@@ -277,8 +277,7 @@ class Engine:
             events: list[tuple] = []  # (trajectory, client, type, payload, rule, rule version)
             plan = [(st, st.key, st.kind.value, st.anchor_kind, st.anchor_name) for st in compiled.at_start]
             due_of: dict[tuple[str, date], datetime] = {}  # a batch shares a few hundred anchor dates
-            ref_of: dict = {}  # and its decisions: equal decisions, one stored explanation (a feed: per WW end date)
-            stored: dict[str, tuple[str, dict]] = {}  # key -> (version, explanation), for the decision store
+            nieuw = besluiten.Nieuw()  # and its decisions: one stored explanation each (a feed: per WW end date)
             for tid, cid, (i, facts, besluit, overruled, start, status) in zip(tids, cids, todo):
                 n = 0
                 for st, key, kind, anchor_kind, anchor_name in plan:
@@ -296,14 +295,14 @@ class Engine:
                 # the event's own columns, the explanation stored once and referred to: trajecten/besluiten.py)
                 events.append((tid, cid, "traject_gestart", {
                     "instrument": instrument, "versie": compiled.versie, "start_datum": start.isoformat(),
-                    "status": status, "stappen": n, besluiten.REF: _ref_van(besluit, ref_of, stored)},
+                    "status": status, "stappen": n, besluiten.REF: nieuw.ref(besluit)},
                     defn.regel, besluit.versie))
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
             if steps:
                 runner.bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
                                                               map(list, zip(*steps)))),
                                             {"volgnr": 0, "status": StapStatus.gepland.value, "pogingen": 0})
-            besluiten.bewaar(conn, defn.regel, stored)
+            nieuw.bewaar(conn, defn.regel)
             runner.bulk_insert_kolommen(conn, E, dict(zip(("traject_id", "client_id", "type", "payload", "regel",
                                                            "regel_versie"), map(list, zip(*events)))),
                                         {"stap_id": None, "actor": actor, "op": now, "datum": None})
@@ -494,24 +493,6 @@ def _not_before(rows: list[dict], now: datetime) -> list[dict]:
         if row["due_at"] < now:
             row["due_at"] = now
     return rows
-
-
-def _ref_van(besluit, ref_of: dict, stored: dict[str, tuple[str, dict]]) -> str:
-    """The decision's key in the store, its explanation added to ``stored``; made once for equal decisions
-    (a decision is a frozen value; an unhashable one is made anew)."""
-    try:
-        ref = ref_of.get(besluit)
-    except TypeError:
-        ref = None
-    if ref is None:
-        inhoud = besluit.to_json()
-        ref = besluiten.sleutel(inhoud)
-        stored[ref] = (besluit.versie or "", inhoud)
-        try:
-            ref_of[besluit] = ref
-        except TypeError:
-            pass
-    return ref
 
 
 def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None) -> dict:

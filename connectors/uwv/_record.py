@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from trajecten.bsn import cijfers, elfproef
 from trajecten.fouten import OngeldigeInvoer
 from trajecten.gebieden import normaliseer_postcode
+from trajecten.planner import as_date
 
 VELDEN = ("uwv_referentie", "bsn", "geboortedatum", "postcode", "ww_startdatum", "ww_einddatum", "risico_langdurig",
           "telefoon", "email", "opmerking")
@@ -47,13 +48,8 @@ def _date(value: Any) -> date:
         return value
     if not isinstance(value, str) or len(value) != 10:
         raise ValueError("geen datum (JJJJ-MM-DD)")
-    return _iso_date(value)
-
-
-@lru_cache(maxsize=8192)  # a feed repeats a few thousand dates (a refused one is not remembered)
-def _iso_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return as_date(value)  # remembered: a feed repeats a few thousand dates
     except ValueError:
         raise ValueError(f"{value!r} is geen bestaande datum (JJJJ-MM-DD)") from None
 
@@ -81,9 +77,7 @@ def valideer(raw: dict[str, Any], vandaag: date) -> tuple[UwvRecord | None, list
     unknown = [] if _BEKEND.issuperset(raw) else [k for k in raw if k not in _BEKEND]
     get = raw.get
     ref, bsn, gb, pc, start, end, risk, tel, mail, note = (_schoon(get(n)) for n in VELDEN)
-    problems: list[tuple[str, str]] = []
-    if ref is None or bsn is None or gb is None or pc is None or start is None or end is None or risk is None:
-        problems += [(n, "ontbreekt") for n, v in zip(VERPLICHT, (ref, bsn, gb, pc, start, end, risk)) if v is None]
+    problems = [(n, "ontbreekt") for n, v in zip(VERPLICHT, (ref, bsn, gb, pc, start, end, risk)) if v is None]
     if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)):
         problems.append(("uwv_referentie", "1-64 tekens: letters, cijfers, . _ / -"))
     if bsn is not None:

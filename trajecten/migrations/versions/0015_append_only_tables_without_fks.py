@@ -7,9 +7,10 @@ does every other table.
 Why: the UWV feed writes a handover row and a trajectory's planned steps and start event per accepted
 record, and the sweep an event per fired step. On PostgreSQL each foreign key of an inserted row is a
 trigger that looks the referenced row up and locks it (``SELECT 1 FROM traject ... FOR KEY SHARE``): one
-parent look-up and one row lock per inserted row, per key. For an import of 100,000 handover records these
-four keys cost about 4.5 s of server CPU (12.4-14.2 s with them, 8.0-8.8 s without), the difference between
-meeting the feed's 10 s and missing it. The keys protect nothing these tables need:
+parent look-up and one row lock per inserted row, per key. An import of 100,000 handover records inserts
+over half a million such rows (``bench/feed.py`` prints them: 381,405 planned steps, 76,281 start events,
+95,216 handovers); the feed's 10 s goal was out of reach on PostgreSQL with the keys (docs/benchmarks.md).
+The keys protect nothing these tables need:
 
 * the engine is their only writer, and it writes the child rows in the transaction in which it created or
   read the parent: a trajectory's steps and start event with the trajectory (``Engine.start`` and the
