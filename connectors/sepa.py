@@ -25,6 +25,12 @@ class _Transfer(SepaTransfer):
         super()._create_header()
 
 
+def endtoend_id(uitbetaling_id: int) -> str:
+    """The payment's EndToEndId: unique per payout, within SEPA's 35 characters and character set (the
+    idempotency key names the job and is longer: truncated, two jobs of one client could meet)."""
+    return f"TRJ-U{uitbetaling_id}"
+
+
 def schrijf_pain001(bericht_id: str, debiteur: Debiteur, regels: Sequence[BetaalRegel]) -> bytes:
     transfer = _Transfer(
         bericht_id,
@@ -39,6 +45,6 @@ def schrijf_pain001(bericht_id: str, debiteur: Debiteur, regels: Sequence[Betaal
             "amount": int((r.bedrag * 100).to_integral_exact()),  # cents
             "execution_date": r.uitvoerdatum,
             "description": r.omschrijving[:140],
-            "endtoend_id": r.sleutel.replace("/", "-")[:35],
+            "endtoend_id": endtoend_id(r.uitbetaling_id),
         })
     return transfer.export(validate=True)

@@ -19,9 +19,10 @@ from ._exceptions import (
     RegelFout,
     VerbodenFeit,
 )
-from ._feiten import BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, TEKST, VERBODEN_TERMEN, Feit, FeitType, controleer_feitnaam
+from ._feiten import (BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, TEKST, TOEKENNINGEN, VERBODEN_TERMEN, Feit, FeitType,
+                      Toekenning, controleer_feitnaam)
 from ._parameters import Parameter, ParameterWaarde, parameter, parameter_info, parameter_namen
-from ._regel import RULES, Regel, beslis, regel, regel_namen, registreer
+from ._regel import RULES, Regel, beslis, onderwerp_van, regel, regel_namen, registreer
 from ._wat_als import WatAlsResultaat, wat_als
 
 # Importing the rule modules registers their rules.
@@ -37,6 +38,7 @@ __all__ = [
     "Regel",
     "regel",
     "registreer",
+    "onderwerp_van",
     # _besluit
     "Decision",
     "Reden",
@@ -66,6 +68,8 @@ __all__ = [
     "BEDRAG",
     "JA_NEE",
     "TEKST",
+    "TOEKENNINGEN",
+    "Toekenning",
     "VERBODEN_TERMEN",
     "controleer_feitnaam",
     # _wat_als

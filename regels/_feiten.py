@@ -28,6 +28,8 @@ __all__ = [
     "BEDRAG",
     "JA_NEE",
     "TEKST",
+    "TOEKENNINGEN",
+    "Toekenning",
     "VERBODEN_TERMEN",
     "controleer_feitnaam",
 ]
@@ -236,12 +238,54 @@ def _maak_tekst(veld: str, verplicht: bool, standaard: Any):
     return p
 
 
+class Toekenning(NamedTuple):
+    """An earlier payout the engine recorded for the client (its own history, not a typed fact): the rule and
+    part, what it paid for (``onderwerp``, e.g. ``werk_start=2024-03-04``), payable from ``datum``, in
+    trajectory ``traject`` (None: a grant from before the engine, given as a fact)."""
+
+    regel: str
+    deel: int
+    onderwerp: str
+    datum: date
+    traject: int | None
+
+    def tekst(self) -> str:
+        waar = f", traject {self.traject}" if self.traject is not None else " (van voor de engine)"
+        return f"{self.regel.replace('_', ' ')} deel {self.deel} van {self.datum.isoformat()}{waar}"
+
+
+def _maak_toekenningen(veld: str, verplicht: bool, standaard: Any):
+    """A list of earlier grants (`Toekenning` or mappings with its fields), oldest first."""
+    datum = _maak_datum(veld, True, None)
+
+    def een(v: Any) -> Toekenning:
+        if isinstance(v, Toekenning):
+            return v
+        if isinstance(v, Mapping):
+            try:
+                return Toekenning(str(v["regel"]), int(v["deel"]), str(v.get("onderwerp") or ""),
+                                  datum(v["datum"]), None if v.get("traject") is None else int(v["traject"]))
+            except (KeyError, TypeError, ValueError):
+                pass
+        raise FeitFout(veld, "verwacht toekenningen met regel, deel, onderwerp, datum en traject")
+
+    def p(v: Any) -> Any:
+        if v is None:
+            return _leeg(veld, verplicht, standaard)
+        if isinstance(v, (list, tuple)):
+            return tuple(sorted((een(x) for x in v), key=lambda t: (t.datum, t.regel, t.deel)))
+        raise FeitFout(veld, f"verwacht een lijst toekenningen, kreeg {_soort(v)}")
+
+    return p
+
+
 DATUM = FeitType("datum", date, _maak_datum)
 GETAL = FeitType("getal >= 0", Decimal, _maak_getal)
 GEHEEL = FeitType("geheel getal >= 0", int, _maak_geheel)
 BEDRAG = FeitType("bedrag EUR >= 0", Decimal, _maak_bedrag)
 JA_NEE = FeitType("ja/nee", bool, _maak_ja_nee)
 TEKST = FeitType("tekst", str, _maak_tekst)
+TOEKENNINGEN = FeitType("eerdere toekenningen", tuple, _maak_toekenningen)
 
 
 class _Feit(NamedTuple):
@@ -312,6 +356,15 @@ class FeitSchema:
                 fout.regel = self.regel
             raise
         return uit
+
+    def lees_een(self, naam: str, waarde: Any) -> Any:
+        """One fact, typed (``FeitFout`` naming it when wrong or missing)."""
+        try:
+            return self._parsers[naam](waarde)
+        except FeitFout as fout:
+            if fout.regel is None:
+                fout.regel = self.regel
+            raise
 
     def _onbekend(self, naam: Any) -> FeitFout:
         try:

@@ -30,6 +30,7 @@ __all__ = [
     "uitkomst_en_betalingen",
     "lees_peildatum",
     "zoek_regel",
+    "onderwerp_van",
 ]
 
 RegelFunctie = Callable[[dict[str, Any], date, Parameters], tuple[bool, tuple[Betaling, ...], list[Reden]]]
@@ -47,6 +48,7 @@ class Regel:
     functie: RegelFunctie = field(repr=False)
     versie_feit: str | None = None  # date fact that decides the version; None = the peildatum
     uitkomst_tekst: tuple[str, str] = ("ja", "nee")
+    onderwerp: tuple[str, ...] = ()  # the facts that say what a payment is for (one premium per job start)
     schema: FeitSchema = field(init=False, repr=False, compare=False)
     _waar: str = field(init=False, repr=False, compare=False)
     _regeling: Callable[[Parameters, date], tuple[str, Reden]] = field(init=False, repr=False, compare=False)
@@ -61,6 +63,9 @@ class Regel:
             feit = self.feiten.get(self.versie_feit)
             if feit is None or feit.type is not DATUM or not feit.verplicht:
                 raise ValueError(f"regel {self.naam!r}: versie_feit {self.versie_feit!r} moet een verplichte datum zijn")
+        for naam in self.onderwerp:
+            if naam not in self.feiten or not self.feiten[naam].verplicht:
+                raise ValueError(f"regel {self.naam!r}: onderwerp {naam!r} moet een verplicht feit van de regel zijn")
 
 
 _REGISTER: dict[str, Regel] = {}
@@ -87,14 +92,30 @@ def regel(
     regeling: str,
     versie_feit: str | None = None,
     uitkomst_tekst: tuple[str, str] = ("ja", "nee"),
+    onderwerp: tuple[str, ...] = (),
 ) -> Callable[[RegelFunctie], RegelFunctie]:
-    """Decorator: register `functie` as rule `naam`."""
+    """Decorator: register `functie` as rule `naam`. `onderwerp`: for a rule that pays, the facts that name
+    what a payment is for (e.g. `("werk_start",)`: one premium per job start); none = per trajectory."""
 
     def registreer_functie(functie: RegelFunctie) -> RegelFunctie:
-        registreer(Regel(naam, omschrijving, feiten, bron, regeling, functie, versie_feit, uitkomst_tekst))
+        registreer(Regel(naam, omschrijving, feiten, bron, regeling, functie, versie_feit, uitkomst_tekst,
+                         tuple(onderwerp)))
         return functie
 
     return registreer_functie
+
+
+def onderwerp_van(naam: str, feiten: Mapping[str, Any]) -> str | None:
+    """What a payment of rule `naam` is for, as text (`werk_start=2026-03-02`), from the facts the rule
+    declares as its `onderwerp`; None when the rule names none (then each trajectory is its own subject)."""
+    r = zoek_regel(naam)
+    if not r.onderwerp:
+        return None
+    return ";".join(f"{k}={_als_tekst(r.schema.lees_een(k, feiten.get(k)))}" for k in r.onderwerp)
+
+
+def _als_tekst(v: Any) -> str:
+    return v.isoformat() if isinstance(v, date) else str(v)
 
 
 def regel_namen() -> tuple[str, ...]:

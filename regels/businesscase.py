@@ -10,6 +10,11 @@ Conditions: an amount above zero and at most the ceiling per case (`businesscase
 parameter: a municipal choice, the documents name no figure); a description of the obstacle; and a
 written cost/benefit reason (`motivering`) of at least `businesscase.min_motivering_tekens` characters.
 `businesscase` pays the amount as part 1 on the peildatum; `businesscase.toegang` decides the start.
+
+Repeats: the documents say nothing about them. Each businesscase is a case of its own (an obstacle, a
+supplier, an amount), so the rule names no payment subject: its one payment is once per trajectory (the
+payout key's subject is the trajectory), and the instrument allows several cases per client
+(`per_client: meerdere`, marked te_bevestigen in flows/instrumenten/businesscase.yaml).
 """
 
 from __future__ import annotations

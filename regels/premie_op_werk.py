@@ -8,7 +8,10 @@ Policy (gemeente Groningen, Werk & Participatie):
 - From 1 April 2023 (reported April 2023, date to be confirmed): AT LEAST 6 months in bijstand, or
   younger than 27 with an indication for loonkostensubsidie (LKS) regardless of duration. Part-timers
   who stay in bijstand get a one-off 15% of their net annual wage (`premie_op_werk_parttime`).
-- At most one premium per `herhaaltermijn_maanden` (policy choice, 60 months).
+- At most one premium per `herhaaltermijn_maanden` (policy choice, 60 months), decided from the engine's
+  own history (`eerdere_toekenningen`: every earlier premium payout of this client that was not rejected)
+  plus `eerdere_premie_op` for a premium granted before the engine. Never two premiums for one job start:
+  a payment's subject is the work start (`onderwerp`), so its payout key is one per job.
 
 The version is chosen by the date of work start (`werk_start`), not by the peildatum: the peildatum is
 the day the decision is taken and only decides whether part 2 is payable yet. All numbers are dated
@@ -24,7 +27,7 @@ from typing import Any
 
 from ._besluit import Betaling, Reden, snelle_reden
 from ._datums import leeftijd, maanden_en_dagen, plus_maanden
-from ._feiten import BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, Feit
+from ._feiten import BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, TOEKENNINGEN, Feit, Toekenning
 from ._parameters import Parameters
 from ._regel import regel
 
@@ -39,8 +42,11 @@ FEITEN = {
     "geboortedatum": Feit(DATUM, True, "geboortedatum (voor de route jonger dan 27 met LKS-indicatie)"),
     "lks_indicatie": Feit(JA_NEE, False, "indicatie loonkostensubsidie", False),
     "werk_nog_op": Feit(DATUM, False, "laatste datum waarop is bevestigd dat het werk nog wordt gedaan"),
-    "eerdere_premie_op": Feit(DATUM, False, "datum waarop eerder een Premie op Werk is toegekend"),
+    "eerdere_premie_op": Feit(DATUM, False, "werkstart van een Premie op Werk toegekend vóór de trajectenengine"),
+    "eerdere_toekenningen": Feit(TOEKENNINGEN, False, "eerdere uitbetalingen aan de cliënt (levert de engine)", ()),
 }
+# the premiums that share one repeat term (the 2023 part-time premium is a Premie op Werk too)
+PREMIES = ("premie_op_werk", "premie_op_werk_parttime")
 
 _P = "premie_op_werk."
 
@@ -101,7 +107,7 @@ def instellingen(p: Parameters, werk_start: date) -> Instellingen:
         contract=(f"contract of vooruitzicht van ten minste {contract} maanden", f">= {contract} maanden", contract_bron),
         herhaal_maanden=herhaal,
         herhaal_bron=herhaal_bron,
-        herhaal_geen=Reden("geen premie in de herhaaltermijn", None, f"geen eerdere premie binnen {herhaal} maanden", True, herhaal_bron),
+        herhaal_geen=Reden("geen premie in de herhaaltermijn", "geen eerdere premie", f"geen eerdere premie binnen {herhaal} maanden", True, herhaal_bron),
         behoud_maanden=behoud,
         behoud_bron=behoud_bron,
         behoud_voorwaarde=f"deel 2: werk {behoud} maanden behouden (werk_nog_op en peildatum op of na werkstart + {behoud} maanden)",
@@ -147,16 +153,25 @@ def bijstandsduur(f: dict[str, Any], s: Instellingen, redenen: list[Reden], *, l
 
 
 def herhaaltermijn(f: dict[str, Any], s: Instellingen, redenen: list[Reden]) -> bool:
-    """At most one premium per `herhaaltermijn_maanden`, counted from the earlier grant; one Reden."""
-    eerder = f["eerdere_premie_op"]
-    if eerder is None:
+    """At most one premium per `herhaaltermijn_maanden`: no earlier premium whose work start lies less than
+    that many months before or after this one, and never a second premium for the same work start. Earlier
+    premiums: the engine's own history (part 1 of every premium payout not rejected) and a grant from before
+    the engine (`eerdere_premie_op`). One Reden, naming the earlier premium (date and trajectory)."""
+    ws: date = f["werk_start"]
+    eerder = [t for t in f["eerdere_toekenningen"] if t.regel in PREMIES and t.deel == 1]
+    if f["eerdere_premie_op"] is not None:
+        eerder.append(Toekenning("premie_op_werk", 1, "", f["eerdere_premie_op"], None))
+    if not eerder:
         redenen.append(s.herhaal_geen)
         return True
-    vanaf = plus_maanden(eerder, s.herhaal_maanden)
-    ok = f["werk_start"] >= vanaf
-    norm = f"eerdere premie ten minste {s.herhaal_maanden} maanden voor werkstart: werkstart op of na {vanaf.isoformat()}"
-    redenen.append(Reden("geen premie in de herhaaltermijn", eerder, norm, ok, s.herhaal_bron))
-    return ok
+    n = s.herhaal_maanden
+    binnen = [t for t in eerder
+              if t.datum == ws or (plus_maanden(t.datum, n) > ws and plus_maanden(ws, n) > t.datum)]
+    norm = (f"geen eerdere premie met een werkstart binnen {n} maanden van {ws.isoformat()}; "
+            "nooit twee premies voor dezelfde werkstart")
+    waarde = "; ".join(t.tekst() for t in (binnen or eerder))
+    redenen.append(Reden("geen premie in de herhaaltermijn", waarde, norm, not binnen, s.herhaal_bron))
+    return not binnen
 
 
 def voorwaarden(f: dict[str, Any], s: Instellingen) -> tuple[bool, list[Reden]]:
@@ -181,6 +196,7 @@ def voorwaarden(f: dict[str, Any], s: Instellingen) -> tuple[bool, list[Reden]]:
     regeling="premie_op_werk.regeling",
     versie_feit="werk_start",
     uitkomst_tekst=("premie toegekend", "geen premie"),
+    onderwerp=("werk_start",),
 )
 def premie_op_werk(f: dict[str, Any], peildatum: date, p: Parameters):
     """Part 1 on the day work starts; part 2 once the work is still held `behoud_maanden` later."""
@@ -228,10 +244,12 @@ _CENT = Decimal("0.01")
         "netto_jaarloon": Feit(BEDRAG, True, "netto jaarloon uit het parttime werk, in euro"),
         "blijft_in_bijstand": Feit(JA_NEE, True, "blijft (aanvullend) in de bijstand na werkstart"),
         "eerdere_premie_op": FEITEN["eerdere_premie_op"],
+        "eerdere_toekenningen": FEITEN["eerdere_toekenningen"],
     },
     regeling="premie_op_werk_parttime.regeling",
     versie_feit="werk_start",
     uitkomst_tekst=("premie toegekend", "geen premie"),
+    onderwerp=("werk_start",),
 )
 def premie_op_werk_parttime(f: dict[str, Any], peildatum: date, p: Parameters):
     ws: date = f["werk_start"]

@@ -7,6 +7,10 @@ aan de werkgever. We stellen maximaal 50 vouchers beschikbaar ... voorwaarde ...
 co-financiert ... een voucher aan van € 1.500,— wanneer na de eerste arbeidsovereenkomst een vervolg
 arbeidsovereenkomst volgt van ten minste 6 maanden ... dienstverband van min. 20 uren per week".
 
+One voucher per employment: a payment's subject is the work start (`onderwerp`), so its payout key is one
+per job, and `vouchers.toegang` refuses a voucher for a work start the engine already paid one for
+(`eerdere_toekenningen`, the engine's own history).
+
 The yearly capacity is enforced by `vouchers.toegang` from `gestart_dit_jaar`, a fact the engine
 supplies (trajectories of this instrument already started in the calendar year of the peildatum).
 Part 2 is paid once the follow-up contract has run `vouchers.vervolg_min_maanden` months (product
@@ -20,7 +24,7 @@ from typing import Any
 
 from ._besluit import Betaling, Reden
 from ._datums import plus_maanden
-from ._feiten import DATUM, GEHEEL, GETAL, JA_NEE, Feit
+from ._feiten import DATUM, GEHEEL, GETAL, JA_NEE, TOEKENNINGEN, Feit
 from ._parameters import Parameters
 from ._regel import regel
 from ._toetsen import in_bijstand, ja
@@ -53,17 +57,22 @@ def _plaatsing(f: dict[str, Any], p: Parameters) -> list[Reden]:
         **WERK,
         "bijstand_sinds": Feit(DATUM, True, "eerste dag van de bijstandsuitkering voor de werkstart"),
         "gestart_dit_jaar": Feit(GEHEEL, True, "vouchertrajecten al gestart in het kalenderjaar van de peildatum (levert de engine)"),
+        "eerdere_toekenningen": Feit(TOEKENNINGEN, False, "eerdere uitbetalingen aan de cliënt (levert de engine)", ()),
     },
     regeling="vouchers.regeling",
     versie_feit="werk_start",
     uitkomst_tekst=("komt in aanmerking", "komt niet in aanmerking"),
 )
 def vouchers_toegang(f: dict[str, Any], peildatum: date, p: Parameters):
-    maximum, bron = p.met_bron(_P + "max_per_jaar", f["werk_start"])
+    ws: date = f["werk_start"]
+    maximum, bron = p.met_bron(_P + "max_per_jaar", ws)
     al = f["gestart_dit_jaar"]
+    zelfde = [t for t in f["eerdere_toekenningen"] if t.regel == "vouchers" and t.deel == 1 and t.datum == ws]
     redenen = [
-        in_bijstand(f["bijstand_sinds"], f["werk_start"], BRON, "de werkstart"),
+        in_bijstand(f["bijstand_sinds"], ws, BRON, "de werkstart"),
         *_plaatsing(f, p),
+        Reden("één voucher per dienstverband", "; ".join(t.tekst() for t in zelfde) or "geen eerdere voucher",
+              f"geen eerdere voucher voor de werkstart {ws.isoformat()}", not zelfde, BRON),
         Reden(f"nog ruimte: ten hoogste {maximum} vouchers per jaar", al,
               f"minder dan {maximum} al gestart in {peildatum.year}", al < maximum, bron),
     ]
@@ -82,6 +91,7 @@ def vouchers_toegang(f: dict[str, Any], peildatum: date, p: Parameters):
     regeling="vouchers.regeling",
     versie_feit="werk_start",
     uitkomst_tekst=("voucher toegekend", "geen voucher"),
+    onderwerp=("werk_start",),
 )
 def vouchers(f: dict[str, Any], peildatum: date, p: Parameters):
     ws: date = f["werk_start"]

@@ -47,7 +47,8 @@ def test_full_path_proposed_once_four_eyes_exported_once_to_the_supplier(engine)
     engine.sweep()  # a second sweep proposes nothing more
     (p,) = payouts(engine)
     assert (p.traject_id, p.deel, p.bedrag, p.status) == (tid, 1, Decimal("800.00"), "voorgesteld")
-    assert p.sleutel == f"{tid}/businesscase/1" and p.regel == "businesscase" and p.regel_versie == "2020-01-01"
+    cid = engine.timeline(tid)["traject"].client_id  # the rule names no subject: the case is the trajectory
+    assert p.sleutel == f"c{cid}/businesscase/1/traject={tid}" and p.regel == "businesscase" and p.regel_versie == "2020-01-01"
     assert (p.ontvanger_naam, p.ontvanger_iban) == (LEVERANCIER["leverancier_naam"], LEVERANCIER["leverancier_iban"])
     (ev,) = events(engine, tid, "uitbetaling_voorgesteld")
     assert ev.payload["bedrag"] == "800.00" and ev.regel == "businesscase"

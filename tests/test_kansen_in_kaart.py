@@ -117,7 +117,7 @@ def test_who_gets_kansen_in_kaart(engine):
     bezig = _client(engine, b[3], date(2020, 1, 1))
     engine.start(IB, bezig, FEITEN[IB], actor="coach.kik")
     res = kansen.bijwerken(engine)
-    assert res == {"actief": True, "kandidaten": 2, "gestart": 1, "niet_toegelaten": 1, "fouten": 0,
+    assert res == {"actief": True, "kandidaten": 2, "gestart": 1, "niet_toegelaten": 1, "al_lopend": 0, "fouten": 0,
                    "beeindigd_ander_traject": 0, "beeindigd_uit_bijstand": 0}
     assert len(_kik(engine, ja)) == 1
     assert not _kik(engine, ww) and not _kik(engine, morgen) and not _kik(engine, bezig)

@@ -107,12 +107,15 @@ def test_voucher_pays_the_employer_both_parts_after_a_six_month_follow_up(engine
         ("2026-06-20", "wacht_op_vervolg"),  # the event came: ontvangen
         ("2026-12-21", "controle_vervolg"),  # vervolgcontract_start 20 Jun + 6mo = Sun 20 Dec -> Mon
         ("2026-12-21", "voucher_deel_2"),
-        ("2026-12-21", "afsluiten_volledig"),
-    ], uitkomst="volledige_voucher")
+    ], status="actief")  # part 2 proposed: the trajectory ends when a second person approves it
     assert t.uitbetalingen == [
         (1, Decimal("2500.00"), date(2026, 1, 12), "Bakkerij Jansen BV", "NL91ABNA0417164300", "voorgesteld"),
         (2, Decimal("1500.00"), date(2026, 12, 20), "Bakkerij Jansen BV", "NL91ABNA0417164300", "voorgesteld"),
     ]
+    part_2 = next(p for p in uitbetalingen.lijst(engine) if p.traject_id == t.traject_id and p.deel == 2)
+    uitbetalingen.keur_goed(engine, part_2.id, door="teamleider.x")
+    tr = engine.timeline(t.traject_id)["traject"]
+    assert (tr.status, tr.uitkomst) == ("beeindigd", "volledige_voucher")
 
 
 def test_voucher_without_follow_up_contract_pays_only_part_one(engine):

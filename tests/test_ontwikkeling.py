@@ -436,9 +436,10 @@ def test_plan_and_ladder_forms_keep_the_input_on_an_error(web):
     assert f'/trajecten/nieuw?client={cid}&amp;instrument=intensief_begeleiden&amp;planstap=s1' in page
     start = coach.get(f"/trajecten/nieuw?client={cid}&instrument=intensief_begeleiden&planstap=s1").text
     assert 'name="planstap" value="s1"' in start and "Buurthuis" in start
+    formulier = re.search(r'name="formulier" value="([^"]+)"', start).group(1)  # the form's one-time token
     r = coach.post("/trajecten/nieuw", data={"csrf_token": tok, "client_id": cid, "instrument": "intensief_begeleiden",
-                                             "feit_variant": "ter_ontwikkeling", "actie": "start", "planstap": "s1"},
-                   follow_redirects=False)
+                                             "feit_variant": "ter_ontwikkeling", "actie": "start", "planstap": "s1",
+                                             "formulier": formulier}, follow_redirects=False)
     assert r.status_code == 303, r.text
     tid = int(r.headers["location"].rsplit("/", 1)[1])
     assert ontwikkelplan.stap(ontwikkelplan.plan(engine, cid)["inhoud"], "s1")["traject_id"] == tid

@@ -94,7 +94,7 @@ def _csv(text: str) -> dict[tuple[str, str, str, str], str]:
     return {tuple(r[:4]): r[4] for r in rows[1:]}
 
 
-def test_month_figures_per_instrument_money_and_target(engine, jaar_2026):
+def test_month_figures_per_instrument_money_and_target(engine, clock, jaar_2026):
     r = rapportage.maak(engine, 2026, 10)
     ib = next(x for x in r.instrumenten if x.m.instrument == IB)
     assert (ib.m.gestart, ib.m.actief_einde_maand, ib.m.afgerond) == (2, 1, 1)
@@ -102,11 +102,26 @@ def test_month_figures_per_instrument_money_and_target(engine, jaar_2026):
     assert (ib.m.gestart_dit_jaar, ib.m.jaardoel, ib.naar_rato) == (5, 120, 100)
     assert [p[1] for p in ib.per_maand] == [2, 1, 0, 0, 0, 0, 0, 0, 0, 2]  # started per month
     pw = next(x for x in r.instrumenten if x.m.instrument == PW)
-    assert (pw.betaald_aantal, pw.betaald_bedrag, pw.betaald_dit_jaar) == (1, Decimal("300.00"), Decimal("600.00"))
-    assert isinstance(pw.betaald_bedrag, Decimal)
-    assert [p[3] for p in pw.per_maand][8:] == [Decimal("300.00"), Decimal("300.00")]
+    # F's part 1: proposed, approved and exported (batch made 15 Oct) in October; not paid yet
+    assert pw.m.geld == {"voorgesteld": (1, Decimal("300.00")), "goedgekeurd": (1, Decimal("300.00")),
+                         "afgewezen": (0, Decimal("0.00")), "geexporteerd": (1, Decimal("300.00")),
+                         "betaald": (0, Decimal("0.00"))}
+    assert isinstance(pw.m.geld["geexporteerd"].bedrag, Decimal)
+    assert pw.dit_jaar["geexporteerd"] == (2, Decimal("600.00")) and pw.betaald_dit_jaar == Decimal("0.00")
+    assert [p[3]["geexporteerd"].bedrag for p in pw.per_maand][8:] == [Decimal("300.00"), Decimal("300.00")]
     sep = rapportage.maak(engine, 2026, 9)
-    assert next(x for x in sep.instrumenten if x.m.instrument == PW).betaald_dit_jaar == Decimal("300.00")
+    pw_sep = next(x for x in sep.instrumenten if x.m.instrument == PW)
+    assert pw_sep.dit_jaar["geexporteerd"].bedrag == Decimal("300.00")
+    # the bank confirms G's September batch at 00:30 on 3 November (still 2 November in UTC): paid in November
+    with engine.db.connect() as conn:
+        (batch,) = conn.execute(sa.select(Uitbetaling.__table__.c.batch_id).distinct().where(
+            Uitbetaling.__table__.c.opeisbaar_op < date(2026, 10, 1))).scalars()
+    clock.set(at(2026, 11, 3, 0, 30))
+    assert uitbetalingen.markeer_betaald(engine, batch, door="financien.c") == 1
+    nov = next(x for x in rapportage.maak(engine, 2026, 11).instrumenten if x.m.instrument == PW)
+    assert nov.m.geld["betaald"] == (1, Decimal("300.00")) and nov.betaald_dit_jaar == Decimal("300.00")
+    assert nov.m.geld["geexporteerd"] == (0, Decimal("0.00")) and nov.dit_jaar["geexporteerd"].aantal == 2
+    assert next(x for x in rapportage.maak(engine, 2026, 10).instrumenten if x.m.instrument == PW).m.geld == pw.m.geld
 
 
 def test_herinstroom_within_six_and_twelve_months(engine, jaar_2026):
@@ -153,13 +168,17 @@ def test_report_files_have_charts_tables_definitions_and_no_personal_data(engine
     fig = _csv(text)
     assert fig[("instrument", IB, "2026-10", "gestart")] == "2"
     assert fig[("instrument", IB, "2026-10", "afgerond_geen_doorbraak")] == "1"
-    assert fig[("instrument", PW, "2026-10", "bedrag_betaald")] == "300.00"
-    assert fig[("instrument", PW, "2026-10", "bedrag_betaald_dit_jaar")] == "600.00"
+    assert fig[("instrument", PW, "2026-10", "uitbetalingen_geexporteerd")] == "1"
+    assert fig[("instrument", PW, "2026-10", "bedrag_geexporteerd")] == "300.00"
+    assert fig[("instrument", PW, "2026-10", "bedrag_geexporteerd_dit_jaar")] == "600.00"
+    assert fig[("instrument", PW, "2026-10", "bedrag_betaald")] == "0.00"  # exported, not confirmed by the bank
+    assert fig[("instrument", PW, "2026-10", "bedrag_betaald_dit_jaar")] == "0.00"
+    assert fig[("instrument", "kansen_in_kaart", "2026-10", "jaardoel")] == ""  # geen jaardoel
     assert fig[("herinstroom", "alle", "2025-05-01..2026-04-30", "terug_binnen_6m")] == "1"
     assert fig[("cohort", "alle", "2026-03", "terug_binnen_12m")] == ""
     assert html.count("<svg") >= 6 and 'role="img"' in html and "<script" not in html
     assert "Herinstroom na uitstroom door werk" in html and "uitstroom_uitkomsten" in html  # the definition
-    assert "€ 300.00" in html and "Kansen in Kaart" in html
+    assert "€ 300,00" in html and "Kansen in Kaart" in html and "Geëxporteerd" in html and "geen jaardoel" in html
     with engine.db.connect() as conn:
         bsn_list = conn.execute(sa.select(Client.__table__.c.bsn)).scalars().all()
     assert len(bsn_list) == len(IDS)

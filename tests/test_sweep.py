@@ -29,6 +29,7 @@ from tests.helpers import (
 )
 from trajecten.config import load_settings
 from trajecten.engine import Engine
+from trajecten import uitbetalingen as betalingen
 from trajecten.models import Uitbetaling
 from trajecten.regelhaak import RegelsHook
 from trajecten.runner import STAP_EVENT_TYPES
@@ -319,8 +320,9 @@ def test_lateness_is_measured_in_real_time_across_dst(engine):
 # --------------------------------------------------------------------------- a payout path end to end
 
 
-def test_premie_op_werk_pays_both_parts_once_and_ends_with_the_full_premium(engine, clock):
-    tid = engine.start(PW, client(engine), FEITEN[PW], actor=ACTOR).traject_id  # werk_start Mon 12 Jan
+def test_premie_op_werk_pays_both_parts_once_and_ends_with_the_full_premium_when_part_2_is_approved(engine, clock):
+    cid = client(engine)
+    tid = engine.start(PW, cid, FEITEN[PW], actor=ACTOR).traject_id  # werk_start Mon 12 Jan
     assert engine.sweep(now=at(2026, 1, 12, 9)).betalingen_voorgesteld == 1
     res = engine.sweep(now=at(2026, 7, 13, 9))  # the 6-month reminder (29 Jun) and the check (13 Jul)
     assert res.uitgevoerd == 2 and res.betalingen_voorgesteld == 0
@@ -330,17 +332,21 @@ def test_premie_op_werk_pays_both_parts_once_and_ends_with_the_full_premium(engi
     assert tr.feiten["werk_nog_op"] == "2026-07-13"  # zet_feit: the completion date
     assert ("premie_deel_2", 0) in steps(engine, tid) and ("afsluiten_deel_1", 0) not in steps(engine, tid)
 
-    res = engine.sweep(now=at(2026, 7, 13, 11))  # part 2, then the end step planned by it
+    res = engine.sweep(now=at(2026, 7, 13, 11))  # part 2 proposed: the trajectory waits for its approval
     assert res.betalingen_voorgesteld == 1
     with engine.db.connect() as conn:
         pays = conn.execute(sa.select(Uitbetaling.__table__).order_by(Uitbetaling.__table__.c.deel)).all()
     assert [(p.deel, str(p.bedrag), p.opeisbaar_op) for p in pays] == [
         (1, "300.00", date(2026, 1, 12)), (2, "900.00", date(2026, 7, 12))]
-    assert {p.sleutel for p in pays} == {f"{tid}/premie_op_werk/1", f"{tid}/premie_op_werk/2"}
+    # the key is what is paid for: client, rule, part and the job (its work start), not the trajectory
+    assert {p.sleutel for p in pays} == {f"c{cid}/premie_op_werk/1/werk_start=2026-01-12",
+                                         f"c{cid}/premie_op_werk/2/werk_start=2026-01-12"}
     assert all(p.regel == "premie_op_werk" and p.regel_versie for p in pays)
+    assert engine.timeline(tid)["traject"].status == "actief"  # proposed is not granted
+    betalingen.keur_goed(engine, pays[1].id, door="teamleider.oost")  # four-eyes: a second person
     tr = engine.timeline(tid)["traject"]
     assert (tr.status, tr.uitkomst) == ("beeindigd", "volledige_premie")
-    assert steps(engine, tid)[("afsluiten_volledig", 0)].status == "uitgevoerd"
+    assert [e.actor for e in events(engine, tid, "deel_2_goedgekeurd")] == ["teamleider.oost"]
     # nothing more: no second proposal, whatever sweeps follow
     assert engine.sweep(now=at(2027, 1, 1, 9)).verwerkt == 0
     assert count(engine, Uitbetaling.__table__) == 2

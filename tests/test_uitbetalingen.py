@@ -40,7 +40,8 @@ def test_sweep_proposes_part_one_once_with_rule_version(engine):
     engine.sweep()  # a second sweep proposes nothing more
     rows = _payouts(engine)
     assert [(r.traject_id, r.deel, r.bedrag, r.status) for r in rows] == [(tid, 1, Decimal("300.00"), "voorgesteld")]
-    assert rows[0].sleutel == f"{tid}/premie_op_werk/1"
+    cid = engine.timeline(tid)["traject"].client_id
+    assert rows[0].sleutel == f"c{cid}/premie_op_werk/1/werk_start=2026-01-05"  # per client and job
     assert rows[0].regel_versie == "2023-04-01"  # the regulation in force on the work start date
     # proposing the same part again (same idempotency key) leaves one row
     from trajecten.runner import insert_ignore
@@ -128,6 +129,9 @@ def test_part_two_only_when_work_kept_six_months(engine, clock):
     engine.sweep()
     parts = {(p.traject_id, p.deel): p.bedrag for p in _payouts(engine)}
     assert parts == {(kept, 1): Decimal("300.00"), (kept, 2): Decimal("900.00"), (lost, 1): Decimal("300.00")}
+    assert engine.timeline(kept)["traject"].status == "actief"  # part 2 proposed, not yet granted
+    part_2 = next(p for p in _payouts(engine) if (p.traject_id, p.deel) == (kept, 2))
+    uitbetalingen.keur_goed(engine, part_2.id, door="teamleider.b")
     tl = engine.timeline(kept)["traject"]
     assert (tl.status, tl.uitkomst) == ("beeindigd", "volledige_premie")
     assert engine.timeline(lost)["traject"].uitkomst == "alleen_deel_1"

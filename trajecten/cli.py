@@ -17,7 +17,7 @@ from rich.table import Table
 from . import logboek
 from .config import SettingsError, load_settings
 from .definitie import DefinitieFout, INSTRUMENTEN_DIR, load_dir, parse_definitie, write_json_schema
-from .fouten import NietToegelaten, TrajectFout
+from .fouten import AlLopend, NietToegelaten, TrajectFout
 from .tijd import TZ, FixedClock, Offset, local_date
 
 app = typer.Typer(help="Trajectenengine Werk & Participatie", no_args_is_help=True, add_completion=False)
@@ -58,7 +58,8 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def clean_errors(fn):
-    """Turn the engine's refusals into one readable line and exit code 2."""
+    """Turn the engine's refusals into one readable line and exit code 2 (1 when the client already has a
+    running trajectory of the instrument: the line names it)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -70,6 +71,8 @@ def clean_errors(fn):
             if exc.besluit is not None:
                 err.print(_uitleg(exc.besluit))
             raise typer.Exit(2)
+        except AlLopend as exc:  # exit 1: the thing asked for exists already; the id names it
+            fail(f"{exc} — zie: trajecten timeline {exc.traject_id}", 1)
         except (TrajectFout, DefinitieFout, SettingsError) as exc:
             fail(str(exc))
 
@@ -906,7 +909,7 @@ def kansen_bijwerken(now: Optional[str] = typer.Option(None, "--now", help="doe 
         out.print("instrument kansen_in_kaart is niet geladen: niets gedaan")
     else:
         out.print(f"kandidaten {res['kandidaten']}: gestart {res['gestart']}, niet toegelaten {res['niet_toegelaten']}, "
-                  f"fouten {res['fouten']}; beëindigd: ander traject {res['beeindigd_ander_traject']}, "
+                  f"al lopend {res['al_lopend']}, fouten {res['fouten']}; beëindigd: ander traject {res['beeindigd_ander_traject']}, "
                   f"uit de bijstand {res['beeindigd_uit_bijstand']}")
 
 

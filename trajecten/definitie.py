@@ -127,6 +127,11 @@ class Stap(Strict):
                     "<ontvanger>_naam and <ontvanger>_iban name the account (declared under feiten)",
     )
     event: str | None = Field(default=None, pattern=_KEY, description="wait_event: the event waited for")
+    bij_goedkeuring: str | None = Field(
+        default=None, pattern=_KEY,
+        description="payout: the event recorded on the trajectory when a second person approves the payout")
+    bij_afwijzing: str | None = Field(
+        default=None, pattern=_KEY, description="payout: the event recorded when the payout is rejected")
     herinnert_aan: str | None = Field(default=None, pattern=_KEY, description="reminder: skip when this task is closed")
     vervalt_bij: list[str] = Field(default_factory=list, description="events that cancel this step while planned")
     uitkomst: str | None = Field(default=None, description="end: the trajectory outcome (else the recorded one)")
@@ -164,6 +169,8 @@ class Stap(Strict):
             raise ValueError("herinnert_aan: only a reminder can point at a task")
         if self.ontvanger and k is not StapSoort.payout:
             raise ValueError("ontvanger: only a payout step has a payee")
+        if (self.bij_goedkeuring or self.bij_afwijzing) and k is not StapSoort.payout:
+            raise ValueError("bij_goedkeuring/bij_afwijzing: only a payout step is approved or rejected")
         bad = [u for u in self.zet_feit if u not in self.uitkomsten]
         if bad:
             raise ValueError(f"zet_feit: {bad} are not among this step's uitkomsten {self.uitkomsten}")
@@ -191,6 +198,9 @@ class Gebeurtenis(Strict):
     zet_feit: str | None = Field(default=None, pattern=_KEY, description="the event's date becomes this fact")
     uitkomst: str | None = Field(default=None, description="recording it sets the trajectory outcome")
     beeindigt: bool = Field(default=False, description="recording it ends the trajectory")
+    door_engine: bool = Field(
+        default=False, description="recorded by the engine only (e.g. a payout step's bij_goedkeuring): not "
+                                   "offered to staff, refused from the pages, the API and the CLI")
 
 
 class Jaardoel(Strict):
@@ -217,6 +227,10 @@ class Instrument(Strict):
     omschrijving: str = ""
     bron: str = Field(default="", description="the policy text this instrument comes from")
     regel: str = Field(description="eligibility rule (regels module) consulted when a trajectory starts")
+    per_client: Literal["een_lopend", "meerdere"] = Field(
+        default="een_lopend",
+        description="een_lopend: a client has at most one running trajectory of this instrument (the engine "
+                    "refuses a second start, naming the running one); meerdere: parallel trajectories allowed")
     jaardoel: Jaardoel
     feiten: dict[str, Feit] = Field(default_factory=dict)
     begin: Begin | None = None
@@ -255,6 +269,10 @@ class Instrument(Strict):
             for ev in s.vervalt_bij:
                 if ev not in self.gebeurtenissen:
                     raise _step_error(i, s.key, "vervalt_bij", f"event {ev!r} is not declared under gebeurtenissen")
+            for fld in ("bij_goedkeuring", "bij_afwijzing"):
+                ev = getattr(s, fld)
+                if ev and ev not in self.gebeurtenissen:
+                    raise _step_error(i, s.key, fld, f"event {ev!r} is not declared under gebeurtenissen")
             if s.kind is StapSoort.wait_event and s.event not in self.gebeurtenissen:
                 raise _step_error(i, s.key, "event", f"event {s.event!r} is not declared under gebeurtenissen")
             if s.herinnert_aan:

@@ -26,7 +26,7 @@ from . import kansen
 from .bsn import synthetisch
 from .config import load_settings
 from .engine import Engine
-from .fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from .fouten import AlLopend, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from .models import Client, GeplandeStap, Traject, Uitbetaling
 from .tijd import TZ, FixedClock, SystemClock, local_date
 
@@ -280,6 +280,8 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
                         in_trajectory.add(client["id"])
                     except NietToegelaten:
                         summary.geweigerd[instrument] += 1
+                    except AlLopend:  # the client has one running already: a coach would not start a second
+                        pass
                 sweep(at(d, 9))
                 _coaches_work(eng, clock, rng, d, at, sweep, recorded)
             sweep(at(d, 17))

@@ -6,7 +6,7 @@ Prefect flows, the embedded scheduler, the CLI and the web pages all call these 
 from __future__ import annotations
 
 import zlib
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +21,7 @@ from .config import Settings, load_settings
 from .db import in_values, is_postgres, make_engine, migrate, reader
 from .definitie import INSTRUMENTEN_DIR, FeitType
 from .definitie import Gebeurtenis as DefGebeurtenis
-from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
+from .fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from .gebieden import normaliseer_doelgroep, normaliseer_postcode, team_voor
 from .models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
 from .planner import PlanContext, anchor_date, anchor_on, as_date, shifted
@@ -29,6 +29,7 @@ from .regelhaak import RegelsHook, RuleHook
 from .register import Compiled, DefinitionRegister
 from .runner import RetryPolicy, SweepResult, follow_ups, step_row
 from .tijd import Clock, FixedClock, SystemClock, WerkdagKalender, local_date
+from .uitbetalingen import eerdere_toekenningen
 
 S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Client.__table__)
@@ -144,31 +145,49 @@ class Engine:
         return merged
 
     def toegang(self, instrument: str, client_id: int, feiten: dict[str, Any], peildatum: date | None = None):
-        """The eligibility decision for starting ``instrument`` for a client (nothing is written)."""
+        """The eligibility decision for starting ``instrument`` for a client (nothing is written). Refuses
+        with :class:`AlLopend` when the instrument allows one running trajectory and the client has one."""
         compiled = self.register.current(instrument)
         typed = self.parse_feiten(compiled, feiten)
+        peildatum = peildatum or local_date(self.clock.now())
         with self.db.connect() as conn:
             client = self._client(conn, client_id)
-        peildatum = peildatum or local_date(self.clock.now())
-        return self._decide_toegang(compiled, client, typed, peildatum, self.engine_feiten(compiled, peildatum))
+            if compiled.definitie.per_client == "een_lopend":
+                lopend = lopende_trajecten(conn, instrument, {client_id})
+                if client_id in lopend:
+                    raise AlLopend(instrument, lopend[client_id])
+            shared, per_client = self.engine_feiten(compiled, peildatum, conn, {client_id}, lock=False)
+        return self._decide_toegang(compiled, client, typed, peildatum, {**shared, **per_client.get(client_id, {})})
 
-    def engine_feiten(self, compiled: Compiled, peildatum: date, conn=None) -> dict[str, Any]:
-        """Facts only the engine knows, given to an eligibility rule that declares them:
-        ``gestart_dit_jaar`` = trajectories of this instrument already started in the calendar year of
-        ``peildatum``, for a yearly capacity (``start_many`` adds those it accepts itself). Inside a start
-        on PostgreSQL an advisory lock per instrument serialises concurrent starts."""
+    def engine_feiten(self, compiled: Compiled, peildatum: date, conn, client_ids: set[int],
+                      lock: bool = True) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+        """Facts only the engine knows, given to an eligibility rule that declares them: (facts of the
+        batch, facts per client).
+
+        - ``gestart_dit_jaar``: trajectories of this instrument already started in the calendar year of
+          ``peildatum``, for a yearly capacity (``start_many`` adds those it accepts itself). Inside a start
+          on PostgreSQL (``lock``) an advisory lock per instrument serialises concurrent starts.
+        - ``eerdere_toekenningen``: every earlier payout of the client that was not rejected, from the
+          engine's own records (``uitbetalingen.eerdere_toekenningen``), e.g. for a repeat term."""
         names = getattr(self.rules, "fact_names", None)
         regel = compiled.definitie.regel
-        if names is None or not self.rules.known(regel) or "gestart_dit_jaar" not in names(regel):
-            return {}
-        instrument = compiled.definitie.instrument
-        year = (date(peildatum.year, 1, 1), date(peildatum.year, 12, 31))
-        with (self.db.connect() if conn is None else nullcontext(conn)) as c:
-            if conn is not None and self.is_postgres:
-                c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"gestart:{instrument}".encode())})
-            n = c.execute(sa.select(sa.func.count()).select_from(T).where(
+        if names is None or not self.rules.known(regel):
+            return {}, {}
+        wanted = names(regel)
+        shared: dict[str, Any] = {}
+        if "gestart_dit_jaar" in wanted:
+            instrument = compiled.definitie.instrument
+            year = (date(peildatum.year, 1, 1), date(peildatum.year, 12, 31))
+            if lock and self.is_postgres:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                             {"k": zlib.crc32(f"gestart:{instrument}".encode())})
+            shared["gestart_dit_jaar"] = conn.execute(sa.select(sa.func.count()).select_from(T).where(
                 T.c.instrument == instrument, T.c.start_datum.between(*year))).scalar_one()
-        return {"gestart_dit_jaar": n}
+        per_client: dict[int, dict[str, Any]] = {}
+        if "eerdere_toekenningen" in wanted and client_ids:
+            history = eerdere_toekenningen(conn, client_ids)
+            per_client = {cid: {"eerdere_toekenningen": history.get(cid, [])} for cid in client_ids}
+        return shared, per_client
 
     def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, engine_facts: dict):
         try:
@@ -230,48 +249,34 @@ class Engine:
                     sa.select(C.c.id, C.c.geboortedatum, C.c.bijstand_sinds)
                     .where(in_values(C.c.id, ids - clients.keys(), conn))))
             # counted once per batch (one query, one lock), not once per request
-            counted = self.engine_feiten(compiled, today, conn) if typed else {}
-            todo = []  # (index, facts, decision, overruled, start date, status)
-            for i, facts in typed.items():
-                v = verzoeken[i]
-                client = clients.get(v.client_id)
-                if client is None:
-                    results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
-                    continue
+            shared, per_client = self.engine_feiten(compiled, today, conn, ids) if typed else ({}, {})
+            een_lopend = defn.per_client == "een_lopend"
+            for _ in range(20):  # a start that met a concurrent one (PostgreSQL) decides again
+                todo = self._beslis_starts(compiled, verzoeken, typed, clients, shared, per_client, today,
+                                           mag_overrulen, results,
+                                           lopende_trajecten(conn, instrument, ids) if een_lopend else None)
+                if not todo:
+                    return results
+                tids = runner.allocate_ids(conn, T, len(todo))
+                cids = [verzoeken[i].client_id for i, *_ in todo]
+                kolommen = {"id": tids, "client_id": cids, "status": [t[5] for t in todo],
+                            "start_datum": [t[4] for t in todo], "feiten": [t[1] for t in todo]}
+                gedeeld = {"instrument": instrument, "definitie_versie": compiled.versie, "gestart_door": actor,
+                           "aangemaakt_op": now, "een_lopend": een_lopend}
+                if not (een_lopend and self.is_postgres):
+                    runner.bulk_insert_kolommen(conn, T, kolommen, gedeeld)
+                    break
                 try:
-                    if "gestart_dit_jaar" in counted:  # with those accepted earlier in this batch
-                        extra = {**counted, "gestart_dit_jaar": counted["gestart_dit_jaar"] + len(todo)}
-                    else:
-                        extra = counted
-                    besluit = self._decide_toegang(compiled, client, facts, today, extra)
-                except OngeldigeInvoer as exc:
-                    results[i] = exc
-                    continue
-                overruled = False
-                if not besluit.uitkomst:
-                    if v.overrule_reden is None:
-                        results[i] = NietToegelaten(f"{instrument}: niet toegelaten", besluit)
-                        continue
-                    if not mag_overrulen:
-                        results[i] = NietToegelaten(
-                            f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
-                        continue
-                    if not v.overrule_reden.strip():
-                        results[i] = OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
-                        continue
-                    overruled = True
-                start = self._begin(defn, today, facts)
-                status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
-                todo.append((i, facts, besluit, overruled, start, status))
-            if not todo:
-                return results
-            tids = runner.allocate_ids(conn, T, len(todo))
-            cids = [verzoeken[i].client_id for i, *_ in todo]
-            runner.bulk_insert_kolommen(conn, T, {
-                "id": tids, "client_id": cids, "status": [t[5] for t in todo],
-                "start_datum": [t[4] for t in todo], "feiten": [t[1] for t in todo],
-            }, {"instrument": instrument, "definitie_versie": compiled.versie, "gestart_door": actor,
-                "aangemaakt_op": now})
+                    # uq_traject_een_lopend: a concurrent start of the same client and instrument committed
+                    # first (or holds the index entry): undo this insert only, then decide again with it seen
+                    with conn.begin_nested():
+                        runner.bulk_insert_kolommen(conn, T, kolommen, gedeeld)
+                    break
+                except sa.exc.DBAPIError as exc:
+                    if getattr(exc.orig, "sqlstate", None) not in ("23505", "40P01"):  # unique, deadlock
+                        raise
+            else:
+                raise OngeldigeToestand(f"{instrument}: te veel gelijktijdige starts; probeer opnieuw")
             # the planned steps and events as tuples, written column by column (a feed batch: tens of thousands)
             steps: list[tuple] = []  # (trajectory, step, kind, due)
             events: list[tuple] = []  # (trajectory, client, type, payload, rule, rule version)
@@ -298,6 +303,11 @@ class Engine:
                     "status": status, "stappen": n, besluiten.REF: nieuw.ref(besluit)},
                     defn.regel, besluit.versie))
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
+            if _TWEEDE in results:  # a second request for a client whose first one this batch started
+                traject_van = dict(zip(cids, tids))
+                for i, res in enumerate(results):
+                    if res is _TWEEDE:
+                        results[i] = AlLopend(instrument, traject_van[verzoeken[i].client_id])
             if steps:
                 runner.bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
                                                               map(list, zip(*steps)))),
@@ -307,6 +317,56 @@ class Engine:
                                                            "regel_versie"), map(list, zip(*events)))),
                                         {"stap_id": None, "actor": actor, "op": now, "datum": None})
         return results
+
+    def _beslis_starts(self, compiled: Compiled, verzoeken, typed: dict[int, dict], clients: dict, shared: dict,
+                       per_client: dict, today: date, mag_overrulen: bool, results: list,
+                       lopend: dict[int, int] | None) -> list[tuple]:
+        """Decide each typed request of a batch: its refusal into ``results``, or an entry of the returned
+        list (index, facts, decision, overruled, start date, status). ``lopend`` (per_client: een_lopend;
+        None for meerdere): client -> the running trajectory of this instrument; a second request for one
+        client in one batch is marked ``_TWEEDE`` here and refused naming the first one's trajectory."""
+        instrument = compiled.definitie.instrument
+        todo: list[tuple] = []
+        eerste: dict[int, int] = {}  # client -> index of its request accepted in this batch
+        for i, facts in typed.items():
+            v = verzoeken[i]
+            client = clients.get(v.client_id)
+            if client is None:
+                results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
+                continue
+            if lopend is not None:
+                if v.client_id in lopend:
+                    results[i] = AlLopend(instrument, lopend[v.client_id])
+                    continue
+                if v.client_id in eerste:
+                    results[i] = _TWEEDE
+                    continue
+            try:
+                extra = {**shared, **per_client.get(v.client_id, {})}
+                if "gestart_dit_jaar" in shared:  # with those accepted earlier in this batch
+                    extra["gestart_dit_jaar"] = shared["gestart_dit_jaar"] + len(todo)
+                besluit = self._decide_toegang(compiled, client, facts, today, extra)
+            except OngeldigeInvoer as exc:
+                results[i] = exc
+                continue
+            overruled = False
+            if not besluit.uitkomst:
+                if v.overrule_reden is None:
+                    results[i] = NietToegelaten(f"{instrument}: niet toegelaten", besluit)
+                    continue
+                if not mag_overrulen:
+                    results[i] = NietToegelaten(
+                        f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
+                    continue
+                if not v.overrule_reden.strip():
+                    results[i] = OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
+                    continue
+                overruled = True
+            start = self._begin(compiled.definitie, today, facts)
+            status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
+            eerste[v.client_id] = i
+            todo.append((i, facts, besluit, overruled, start, status))
+        return todo
 
     def _begin(self, defn, today: date, facts: dict) -> date:
         """The start date: today, or the definition's ``begin`` (e.g. WW end date - 6 months), not before today."""
@@ -331,20 +391,23 @@ class Engine:
         return row
 
     def record_event(self, traject_id: int, event: str, *, actor: str, datum: date | None = None,
-                     payload: dict | None = None) -> None:
+                     payload: dict | None = None, conn=None, door_engine: bool = False) -> None:
         """Record an event (e.g. ``werk_gestart`` on a date): sets its fact, re-plans the steps anchored
-        on it, cancels the steps it cancels, satisfies the steps waiting for it."""
+        on it, cancels the steps it cancels, satisfies the steps waiting for it. An event the definition
+        reserves for the engine (``door_engine``: a payout's approval) needs ``door_engine=True``."""
         now = self.clock.now()
         datum = datum or local_date(now)
-        with self.db.begin() as conn:
+        with self.transaction(conn) as conn:
             tr = self._traject(conn, traject_id)
             if tr.status == TrajectStatus.beeindigd.value:
                 raise OngeldigeToestand(f"traject {traject_id} is al beëindigd")
             compiled = self.register.get(tr.instrument, tr.definitie_versie, conn)
             spec = compiled.definitie.gebeurtenissen.get(event) or ALGEMENE_GEBEURTENISSEN.get(event)
-            if spec is None:
-                known = ", ".join(sorted({*compiled.definitie.gebeurtenissen, *ALGEMENE_GEBEURTENISSEN}))
-                raise OngeldigeInvoer("event", f"{event!r} hoort niet bij {tr.instrument}; bekend: {known}")
+            if spec is None or (spec.door_engine and not door_engine):
+                known = ", ".join(sorted({*(k for k, g in compiled.definitie.gebeurtenissen.items() if not g.door_engine),
+                                          *ALGEMENE_GEBEURTENISSEN}))
+                waarom = "legt de engine zelf vast" if spec is not None else f"hoort niet bij {tr.instrument}"
+                raise OngeldigeInvoer("event", f"{event!r} {waarom}; bekend: {known}")
             feiten = dict(tr.feiten or {})
             values: dict[str, Any] = {}
             if spec.zet_feit:
@@ -484,6 +547,19 @@ class Engine:
             q = q.where(K.c.toegewezen_aan == assignee)
         with self.db.connect() as conn:
             return conn.execute(q).all()
+
+
+_TWEEDE = object()  # start_many: a second request for one client in a batch (per_client: een_lopend)
+
+
+def lopende_trajecten(conn, instrument: str, client_ids: set[int]) -> dict[int, int]:
+    """Client -> its running trajectory of ``instrument`` (the oldest, should there be more from before
+    the one-running rule), for the clients ``client_ids``."""
+    if not client_ids:
+        return {}
+    return dict(conn.execute(sa.select(T.c.client_id, sa.func.min(T.c.id)).where(
+        in_values(T.c.client_id, client_ids, conn), T.c.instrument == instrument,
+        T.c.status != TrajectStatus.beeindigd.value).group_by(T.c.client_id)).all())
 
 
 def _not_before(rows: list[dict], now: datetime) -> list[dict]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from .engine import Engine
-from .monitoring import maandcijfers
+from .monitoring import STATUSSEN, maandcijfers
 from .ontwikkeling import bijwerken_uit_trajecten
 from .signalen import signaleer
 from .tijd import local_date
@@ -47,10 +47,12 @@ def signalen(engine: Engine) -> dict:
 
 
 def anonimiseren(engine: Engine) -> dict:
-    """Daily: anonymise the clients whose trajectories ended longer ago than the retention period."""
+    """Daily: anonymise the clients whose trajectories ended longer ago than the retention period, and
+    remove the stored answers of idempotent requests and form drafts older than 24 h (``idempotentie``)."""
     from .anonimiseren import anonimiseer
+    from .idempotentie import opruimen
 
-    return anonimiseer(engine).as_dict()
+    return {**anonimiseer(engine).as_dict(), "idempotentie_opgeruimd": opruimen(engine)}
 
 
 def uitbetalingen_export(engine: Engine, map_: Path | str, door: str = "systeem:export") -> dict:
@@ -95,7 +97,8 @@ def maandrapportage(engine: Engine, jaar: int | None = None, maand: int | None =
 
 def cijfers_csv(rows: list[dict]) -> str:
     cols = ["instrument", "jaar", "maand", "gestart", "actief_einde_maand", "afgerond", "gestart_dit_jaar",
-            "jaardoel", "afgerond_dit_jaar", "succes_dit_jaar", "succes_pct", "succes_doel_pct", "betalingen", "bedrag"]
+            "jaardoel", "afgerond_dit_jaar", "succes_dit_jaar", "succes_pct", "succes_doel_pct"]
+    cols += [f"{k}_{s}" for s in STATUSSEN for k in ("uitbetalingen", "bedrag")]  # monitoring.geldcijfers
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols + ["uitkomsten"], extrasaction="ignore", delimiter=";")
     w.writeheader()

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from . import geheugen
 from .engine import StartVerzoek
-from .fouten import NietToegelaten, OngeldigeToestand
+from .fouten import AlLopend, NietToegelaten, OngeldigeToestand
 from .models import Client, Traject, TrajectStatus
 from .tijd import local_date
 from .uitstroom import instroom_datums, uitstroom_paren, uitstroom_voorwaarde
@@ -104,7 +104,7 @@ def _bijwerken(engine, chunk: int, progress) -> dict:
             verzoeken.append(StartVerzoek(cid, {
                 "contact_vanaf": volgend_jaarcontact(bs, today), "andere_lopende_trajecten": 0,
                 "uitgestroomd_op": uit}))
-    out = {"actief": True, "kandidaten": len(verzoeken), "gestart": 0, "niet_toegelaten": 0, "fouten": 0,
+    out = {"actief": True, "kandidaten": len(verzoeken), "gestart": 0, "niet_toegelaten": 0, "al_lopend": 0, "fouten": 0,
            "beeindigd_ander_traject": 0, "beeindigd_uit_bijstand": 0}
     for tid, event in beeindigen:
         try:
@@ -115,7 +115,9 @@ def _bijwerken(engine, chunk: int, progress) -> dict:
     for i in range(0, len(verzoeken), chunk):
         part = verzoeken[i:i + chunk]
         for res in engine.start_many(INSTRUMENT, part, actor=ACTOR):
-            if isinstance(res, NietToegelaten):
+            if isinstance(res, AlLopend):  # started meanwhile (a second run at the same moment)
+                out["al_lopend"] += 1
+            elif isinstance(res, NietToegelaten):
                 out["niet_toegelaten"] += 1
             elif isinstance(res, Exception):
                 out["fouten"] += 1

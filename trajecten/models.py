@@ -94,6 +94,13 @@ class InstrumentVersie(SQLModel, table=True):
 
 class Traject(SQLModel, table=True):
     __tablename__ = "traject"
+    __table_args__ = (
+        # one running trajectory per client and instrument where the instrument's file says so
+        # (per_client: een_lopend): the database refuses a second one, also from two concurrent starts
+        sa.Index("uq_traject_een_lopend", "client_id", "instrument", unique=True,
+                 postgresql_where=sa.text("een_lopend AND status <> 'beeindigd'"),
+                 sqlite_where=sa.text("een_lopend AND status <> 'beeindigd'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="client.id", index=True)
     instrument: str = Field(max_length=50, index=True)
@@ -105,6 +112,8 @@ class Traject(SQLModel, table=True):
     feiten: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     gestart_door: str = Field(max_length=100)
     aangemaakt_op: datetime = _ts()
+    een_lopend: bool = Field(default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false()),
+                             description="started under per_client: een_lopend (uq_traject_een_lopend)")
 
 
 class GeplandeStap(SQLModel, table=True):
@@ -213,11 +222,15 @@ class Incident(SQLModel, table=True):
 
 
 class Uitbetaling(SQLModel, table=True):
-    """A payout proposed by a rule. One row per (trajectory, part): the idempotency key is unique."""
+    """A payout proposed by a rule. The idempotency key is what is paid for: client, rule, part and the subject
+    the rule names (e.g. the work start: one premium per job), so a second trajectory cannot pay it again."""
 
     __tablename__ = "uitbetaling"
     id: int | None = Field(default=None, primary_key=True)
-    sleutel: str = Field(max_length=120, unique=True, description="idempotency key: traject/regel/deel")
+    sleutel: str = Field(max_length=250, unique=True,
+                         description="idempotency key: c<client>/<regel>/<deel>/<onderwerp> (before 0018: traject/regel/deel)")
+    onderwerp: str | None = Field(default=None, max_length=200,
+                                  description="what is paid for, e.g. werk_start=2026-03-02 or traject=17")
     traject_id: int = Field(foreign_key="traject.id", index=True)
     deel: int
     bedrag: Decimal = Field(sa_column=Column(sa.Numeric(12, 2), nullable=False))
@@ -231,6 +244,7 @@ class Uitbetaling(SQLModel, table=True):
     beoordeeld_op: datetime | None = _ts(nullable=True)
     afwijzing_reden: str | None = Field(default=None, max_length=500)
     batch_id: int | None = Field(default=None, foreign_key="betaalbatch.id", index=True)
+    betaald_op: datetime | None = _ts(nullable=True)  # when the bank's confirmation was recorded
     ontvanger_naam: str | None = Field(default=None, max_length=200, description="payee when not the client")
     ontvanger_iban: str | None = Field(default=None, max_length=34, description="payee's account when not the client")
 
@@ -254,6 +268,21 @@ class Betaalbatch(SQLModel, table=True):
     aantal: int
     totaal: Decimal = Field(sa_column=Column(sa.Numeric(14, 2), nullable=False))
     xml: str = Field(sa_column=Column(sa.Text, nullable=False))
+
+
+class Idempotentie(SQLModel, table=True):
+    """The first answer to a request that carried an ``Idempotency-Key`` (API) or a form's one-time token
+    (pages): a retry with the same key gets the same answer and changes nothing."""
+
+    __tablename__ = "idempotentie"
+    __table_args__ = (sa.UniqueConstraint("actor", "sleutel", name="uq_idempotentie_actor_sleutel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=100, description="whose key: keys of different users never meet")
+    sleutel: str = Field(max_length=200)
+    verzoek_hash: str = Field(max_length=64, description="SHA-256 of the request: the same key with another body is refused")
+    status_code: int | None = Field(default=None, description="None while the first request is still running")
+    antwoord: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    aangemaakt_op: datetime = _ts(index=True)
 
 
 class Quarantaine(SQLModel, table=True):

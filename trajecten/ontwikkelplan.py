@@ -281,11 +281,12 @@ def _kopie(inhoud: dict) -> dict:
 
 
 def start_traject(engine, client_id: int, stap_id: str, instrument: str, feiten: dict, *, actor: str,
-                  overrule_reden: str | None = None, mag_overrulen: bool = False):
+                  overrule_reden: str | None = None, mag_overrulen: bool = False, conn=None):
     """Start ``instrument`` through the engine's normal start (eligibility decision and all) from plan step
-    ``stap_id``, and record the link in the same transaction. Returns the engine's ``StartResultaat``."""
+    ``stap_id``, and record the link in the same transaction (the caller's ``conn`` if it passes one: the web
+    stores its idempotent answer in it too). Returns the engine's ``StartResultaat``."""
     controleer_planstap(engine, client_id, stap_id, instrument)
-    with engine.db.begin() as conn:
+    with engine.transaction(conn) as conn:
         res = engine.start(instrument, client_id, feiten, actor=actor, overrule_reden=overrule_reden,
                            mag_overrulen=mag_overrulen, conn=conn)
         koppel_traject(engine, conn, client_id, stap_id, res.traject_id, door=actor)

@@ -1,5 +1,6 @@
 """The monthly monitoring report for policy staff and the council: per instrument per month started,
-active, ended by outcome, money paid and progress against the yearly target, plus herinstroom of
+active, ended by outcome, payouts (voorgesteld, goedgekeurd, afgewezen, geëxporteerd, betaald: the same
+``monitoring.geldcijfers`` the monitoring page uses) and progress against the yearly target, plus herinstroom of
 clients who left bijstand for work. Written as ``report.html`` (tables and inline SVG charts, no
 scripts, renders offline) and ``report.csv`` (long format: one figure per row, for a spreadsheet).
 
@@ -14,31 +15,33 @@ import calendar
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import ladder
-from .models import Betaalbatch, Traject, Uitbetaling
-from .monitoring import Maandcijfers, maandcijfers
+from .monitoring import (GELD_DEFINITIES, GRAFIEK_STATUSSEN, STATUS_TEKST, STATUSSEN, Geld, Maandcijfers, euro,
+                         euro_getal, geld_leeg, geldcijfers, maandcijfers)
 from .tijd import TZ, local_date
 from .uitstroom import instroom_datums, uitstroom_paren, uitstromen
 
-U, B, T = Uitbetaling.__table__, Betaalbatch.__table__, Traject.__table__
 MAANDEN = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-BETAALD = ("geexporteerd", "betaald")
 
 DEFINITIES = {
     "gestart": "trajecten met een startdatum in de maand (ook die later beginnen, status gepland, tellen op hun startdatum)",
     "actief": "trajecten die op de laatste dag van de maand gestart en nog niet beëindigd waren",
     "afgerond": "trajecten met een einddatum in de maand, per uitkomst",
-    "betaald": "uitbetalingen die in een SEPA-batch zijn opgenomen (geëxporteerd of door de bank bevestigd), "
-               "geteld in de maand waarin de batch is gemaakt; bedragen exact in euro's",
-    "voortgang": "gestart sinds 1 januari tegen het jaardoel; 'naar rato' is jaardoel x maand / 12",
+    "uitbetalingen": "per status aantal en bedrag (exact in euro's), geteld in de maand waarin de uitbetaling die "
+                     "status bereikte (lokale dagen, Europe/Amsterdam), dus in elke maand waarin ze verder kwam; "
+                     "dezelfde telling als de monitoringpagina",
+    **{f"uitbetalingen {STATUS_TEKST[k]}": v for k, v in GELD_DEFINITIES.items()},
+    "voortgang": "gestart sinds 1 januari tegen het jaardoel; 'naar rato' is jaardoel x maand / 12; "
+                 "een jaardoel van 0 betekent: geen jaardoel",
+    "succes": "afgerond sinds 1 januari met een van de succesuitkomsten van het instrument, als percentage van "
+              "alle afgeronde; geen percentage voor een instrument zonder succesuitkomsten",
     "uitstroom": "uitstroom door werk: een traject eindigde met een uitkomst die het instrument onder "
                  "uitstroom_uitkomsten noemt; de einddatum van het traject geldt als uitstroomdatum",
     "herinstroom": "terug in de bijstand: een vastgelegde bijstandsstart (gebeurtenis bijstand_gestart of "
@@ -53,16 +56,23 @@ DEFINITIES = {
 
 @dataclass
 class Instrumentregel:
-    m: Maandcijfers
+    m: Maandcijfers  # m.geld: the payouts of the month per status (monitoring.geldcijfers)
     omschrijving: str = ""
-    betaald_aantal: int = 0
-    betaald_bedrag: Decimal = Decimal("0.00")
-    betaald_dit_jaar: Decimal = Decimal("0.00")
-    per_maand: list[tuple[str, int, int, Decimal]] = field(default_factory=list)  # (maand, gestart, actief, betaald)
+    dit_jaar: dict[str, Geld] = field(default_factory=geld_leeg)  # the same, 1 January to the end of the month
+    # (maand, gestart, actief, geld of that month)
+    per_maand: list[tuple[str, int, int, dict[str, Geld]]] = field(default_factory=list)
 
     @property
     def naar_rato(self) -> int:
         return round(self.m.jaardoel * self.m.maand / 12)
+
+    @property
+    def betaald_dit_jaar(self) -> Decimal:
+        return self.dit_jaar["betaald"].bedrag
+
+    @property
+    def heeft_uitbetalingen(self) -> bool:
+        return any(g.aantal for g in self.m.geld.values()) or any(g.aantal for g in self.dit_jaar.values())
 
 
 @dataclass
@@ -101,17 +111,6 @@ def _maand_einde(jaar: int, maand: int) -> date:
 def _plus_maanden(d: date, n: int) -> date:
     """Calendar months the way the rules count them (31 Aug + 6 months = 28/29 Feb)."""
     return d + relativedelta(months=n)
-
-
-def _betaald(conn, van: date, tot: date) -> dict[str, tuple[int, Decimal]]:
-    """instrument -> (count, sum) of payouts in a batch made from ``van`` to ``tot`` (local days)."""
-    begin = datetime.combine(van, time(0), tzinfo=TZ)
-    einde = datetime.combine(tot + timedelta(days=1), time(0), tzinfo=TZ)
-    q = (sa.select(T.c.instrument, sa.func.count(), sa.func.sum(U.c.bedrag))
-         .select_from(U.join(B, B.c.id == U.c.batch_id).join(T, T.c.id == U.c.traject_id))
-         .where(U.c.status.in_(BETAALD), B.c.aangemaakt_op >= begin, B.c.aangemaakt_op < einde)
-         .group_by(T.c.instrument))
-    return {r[0]: (r[1], Decimal(str(r[2] or 0)).quantize(Decimal("0.01"))) for r in conn.execute(q)}
 
 
 def _herinstroom(conn, paren, einde: date, maanden: int) -> Herinstroom:
@@ -165,19 +164,17 @@ def maak(engine, jaar: int, maand: int) -> Maandrapport:
     paren = uitstroom_paren(engine)
     regels = []
     with engine.reader.connect() as conn:
-        betaald = {k: _betaald(conn, date(jaar, k, 1), _maand_einde(jaar, k)) for k in range(1, maand + 1)}
+        dit_jaar = geldcijfers(conn, date(jaar, 1, 1), einde)
         for name, m in reeks[maand].items():
             try:
                 omschrijving = engine.register.current(name).definitie.jaardoel.omschrijving
             except KeyError:
                 omschrijving = ""
-            r = Instrumentregel(m, omschrijving)
-            r.betaald_aantal, r.betaald_bedrag = betaald[maand].get(name, (0, Decimal("0.00")))
-            r.betaald_dit_jaar = sum((betaald[k].get(name, (0, Decimal("0.00")))[1] for k in betaald), Decimal("0.00"))
+            r = Instrumentregel(m, omschrijving, dit_jaar.get(name, geld_leeg()))
             for k in range(1, maand + 1):
                 x = reeks[k].get(name)
                 r.per_maand.append((MAANDEN[k - 1], x.gestart if x else 0, x.actief_einde_maand if x else 0,
-                                    betaald[k].get(name, (0, Decimal("0.00")))[1]))
+                                    x.geld if x else geld_leeg()))
             regels.append(r)
         herinstroom = [_herinstroom(conn, paren, einde, n) for n in (6, 12)]
         cohorten = _cohorten(conn, paren, einde)
@@ -198,13 +195,17 @@ def csv_tekst(r: Maandrapport) -> str:
         m = x.m
         rows = [("gestart", m.gestart), ("actief_einde_maand", m.actief_einde_maand), ("afgerond", m.afgerond)]
         rows += [(f"afgerond_{k}", v) for k, v in sorted(m.uitkomsten.items())]
-        rows += [("gestart_dit_jaar", m.gestart_dit_jaar), ("jaardoel", m.jaardoel), ("jaardoel_naar_rato", x.naar_rato),
+        rows += [("gestart_dit_jaar", m.gestart_dit_jaar),
+                 ("jaardoel", m.jaardoel if m.heeft_jaardoel else ""),  # empty: geen jaardoel
+                 ("jaardoel_naar_rato", x.naar_rato if m.heeft_jaardoel else ""),
                  ("afgerond_dit_jaar", m.afgerond_dit_jaar), ("succes_dit_jaar", m.succes_dit_jaar),
                  ("succes_pct", "" if m.succes_pct is None else m.succes_pct),
-                 ("succes_doel_pct", "" if m.succes_doel_pct is None else m.succes_doel_pct),
-                 ("uitbetalingen_voorgesteld", m.betalingen), ("bedrag_voorgesteld", m.bedrag),
-                 ("uitbetalingen_betaald", x.betaald_aantal), ("bedrag_betaald", f"{x.betaald_bedrag:.2f}"),
-                 ("bedrag_betaald_dit_jaar", f"{x.betaald_dit_jaar:.2f}")]
+                 ("succes_doel_pct", "" if m.succes_doel_pct is None else m.succes_doel_pct)]
+        for s in STATUSSEN:  # monitoring.geldcijfers: the same figures as the monitoring page
+            rows += [(f"uitbetalingen_{s}", m.geld[s].aantal), (f"bedrag_{s}", f"{m.geld[s].bedrag:.2f}")]
+        for s in STATUSSEN:
+            rows += [(f"uitbetalingen_{s}_dit_jaar", x.dit_jaar[s].aantal),
+                     (f"bedrag_{s}_dit_jaar", f"{x.dit_jaar[s].bedrag:.2f}")]
         w.writerows(("instrument", m.instrument, p, k, v) for k, v in rows)
     for h in r.herinstroom:
         periode = f"{h.van.isoformat()}..{h.tot.isoformat()}"
@@ -236,21 +237,27 @@ def html_tekst(r: Maandrapport) -> str:
             "gestart": staafdiagram([(k, g) for k, g, _, _ in x.per_maand], titel=f"{m.naam}: gestart per maand"),
             "actief": staafdiagram([(k, a) for k, _, a, _ in x.per_maand], kleur="#4a6b8a",
                                    titel=f"{m.naam}: actief aan het eind van de maand"),
-            "betaald": staafdiagram([(k, b) for k, _, _, b in x.per_maand], kleur="#7a5a00",
-                                    titel=f"{m.naam}: betaald per maand (euro)")
-            if any(b for *_, b in x.per_maand) else None,
+            "geld": [(STATUS_TEKST[s], staafdiagram([(k, euro_getal(g[s].bedrag)) for k, _, _, g in x.per_maand],
+                                                     kleur="#7a5a00", titel=f"{m.naam}: uitbetalingen "
+                                                                         f"{STATUS_TEKST[s]} per maand (euro)"))
+                     for s in GRAFIEK_STATUSSEN if any(g[s].aantal for *_, g in x.per_maand)],
             "doel": voortgang(m.gestart_dit_jaar, m.jaardoel, doel=x.naar_rato,
                               titel=f"{m.naam}: gestart dit jaar tegen jaardoel (streep: naar rato)")
-            if m.jaardoel else None,
+            if m.heeft_jaardoel else None,
             "succes": voortgang(m.succes_pct or 0, 100, doel=m.succes_doel_pct, eenheid="%",
-                                titel=f"{m.naam}: succes dit jaar") if m.succes_doel_pct else None,
+                                titel=f"{m.naam}: succes dit jaar")
+            if m.succes_doel_pct and m.succes_uitkomsten else None,
         })
     compleet = [(label[2:], round(100 * t6 / n, 1)) for label, n, t6, _ in r.cohorten if n and t6 is not None]
     her_grafiek = staafdiagram(compleet, titel="Terug in de bijstand binnen 6 maanden (%), per uitstroommaand",
                                kleur="#b00020", breedte_staaf=30) if compleet else None
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "data"), autoescape=select_autoescape(["html"]))
+    env.filters["euro"] = euro
+    totaal = {s: sum((x.m.geld[s] for x in r.instrumenten), Geld()) for s in STATUSSEN}
+    totaal_jaar = {s: sum((x.dit_jaar[s] for x in r.instrumenten), Geld()) for s in STATUSSEN}
     return env.get_template("rapport_maand.html").render(
         r=r, grafieken=grafieken, her_grafiek=her_grafiek, definities=DEFINITIES, maanden=MAANDEN,
+        statussen=STATUSSEN, status_tekst=STATUS_TEKST, totaal=totaal, totaal_jaar=totaal_jaar,
         gemaakt=r.gemaakt_op.astimezone(TZ).strftime("%Y-%m-%d %H:%M"))
 
 

@@ -16,6 +16,9 @@ class RuleHook(Protocol):
 
     def known(self, regel: str) -> bool: ...
 
+    # optional: ``fact_names(regel)`` (the facts a rule declares: the engine supplies its own facts only to
+    # rules that ask) and ``onderwerp(regel, feiten)`` (what a payment is for: the payout key's subject)
+
 
 class RegelsHook:
     """The default hook: the ``regels`` package."""
@@ -34,6 +37,9 @@ class RegelsHook:
         if names is None:  # a rule's facts are fixed when it is registered
             names = self._names[regel] = frozenset(self._regels.RULES[regel].feiten)
         return names
+
+    def onderwerp(self, regel: str, feiten: dict[str, Any]) -> str | None:
+        return self._regels.onderwerp_van(regel, feiten)
 
     def decide(self, regel: str, feiten: dict[str, Any], peildatum: date):
         wanted = self.fact_names(regel)

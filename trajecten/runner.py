@@ -24,11 +24,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import geheugen, logboek
 from .definitie import Stap, StapSoort
+from .fouten import DubbeleUitbetaling
 from .db import in_values
 from .models import (GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling,
                      Client, UTCDateTime)
 from .planner import anchor_date
 from .tijd import TZ
+from .uitbetalingen import eerdere_toekenningen
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -190,6 +192,17 @@ def insert_ignore(conn, table, rows: list[dict], index: list[str]):
         return
     mod = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(mod.insert(table).on_conflict_do_nothing(index_elements=index), rows)
+
+
+def _insert_ignore_count(conn, table, rows: list[dict], key: str, chunk: int = 500) -> int:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key, a few hundred rows per statement: how many
+    rows were stored (fewer than given: some key existed)."""
+    mod = postgresql if conn.dialect.name == "postgresql" else sqlite
+    n = 0
+    for i in range(0, len(rows), chunk):
+        q = mod.insert(table).values(rows[i:i + chunk]).on_conflict_do_nothing(index_elements=[key])
+        n += len(conn.execute(q.returning(table.c[key])).all())
+    return n
 
 
 # --------------------------------------------------------------------------- bulk writes of the hot path
@@ -368,6 +381,7 @@ class _BatchData:
         self.compiled = {}
         self._task_due: dict[tuple[int, date], datetime] = {}
         self._local: dict[datetime, datetime] = {}
+        self.in_batch: set[str] = set()  # payout keys proposed in this batch
         need_facts, need_tasks, need_coach, need_state, need_planned, need_prior = set(), set(), set(), set(), set(), set()
         targets = (need_facts, need_prior, need_tasks, need_coach, need_state, need_planned)
         needs_of: dict[tuple, tuple] = {}  # (instrument, versie, stap) -> the sets this step's trajectory goes in
@@ -390,20 +404,24 @@ class _BatchData:
                 merged = {"geboortedatum": geboortedatum, "bijstand_sinds": bijstand_sinds}
                 merged.update(row.feiten or {})
                 self.facts[row.id] = merged
-        self.prior_payout: dict[int, dict[str, date]] = {}
+        # the engine's own payout history of these clients (a repeat term, one premium per job) and the
+        # payout keys of the claimed payout steps that exist already (a second payout for the same thing)
+        self.toekenningen: dict[int, list[dict]] = {}
+        self.sleutels: dict[int, tuple[str, str]] = {}  # step id -> (key, subject)
+        self.bestaand: dict[str, int] = {}  # key -> the trajectory that holds it
         if need_prior:
-            other = U.alias("o")
-            mine = T.alias("mine")
-            theirs = T.alias("theirs")
-            for row in conn.execute(
-                sa.select(mine.c.id, other.c.regel, sa.func.max(other.c.opeisbaar_op).label("op"))
-                .select_from(mine.join(theirs, theirs.c.client_id == mine.c.client_id)
-                             .join(other, other.c.traject_id == theirs.c.id))
-                .where(in_values(mine.c.id, need_prior, self.conn), theirs.c.id != mine.c.id, other.c.deel == 1,
-                       other.c.status != "afgewezen")
-                .group_by(mine.c.id, other.c.regel)
-            ).all():
-                self.prior_payout.setdefault(row.id, {})[row.regel] = row.op
+            history = eerdere_toekenningen(conn, {client_of[t] for t in need_prior})
+            for t in need_prior:  # a trajectory's own payouts are not "earlier"
+                self.toekenningen[t] = [x for x in history.get(client_of[t], ()) if x["traject"] != t]
+            onderwerp_van = getattr(engine.rules, "onderwerp", None)
+            for r in rows:
+                if r.traject_id in need_prior:
+                    st = self._compiled(r).steps.get(r.stap)
+                    if st is not None and st.kind is StapSoort.payout:
+                        self.sleutels[r.id] = payout_sleutel(onderwerp_van, st, r, self.facts.get(r.traject_id, {}))
+            if self.sleutels:
+                self.bestaand = dict(conn.execute(sa.select(U.c.sleutel, U.c.traject_id).where(
+                    in_values(U.c.sleutel, {k for k, _ in self.sleutels.values()}, conn))).all())
         self.task_status: dict[tuple[int, str], str] = {}
         if need_tasks:
             targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
@@ -500,7 +518,10 @@ def fire_due(
     logged: set[tuple[int, str]] = set()  # (client, instrument) already in the Logboek for this sweep
     with geheugen.bulk():
         while True:
-            res = fire_batch(engine, now, batch_size, logged)
+            try:
+                res = fire_batch(engine, now, batch_size, logged)
+            except _Botsing:
+                continue
             total.add(res)
             if res.verwerkt + res.mislukt + res.incidenten == 0:
                 break
@@ -591,7 +612,10 @@ def fire_batch(engine: "Engine", now: datetime, batch_size: int,
         if tasks:
             bulk_insert(conn, K, tasks)
         if payouts:
-            insert_ignore(conn, U, payouts, ["sleutel"])
+            if _insert_ignore_count(conn, U, payouts, "sleutel") != len(payouts):
+                # a concurrent sweeper committed a payout with one of these keys after this batch looked:
+                # undo the batch; the next one claims these steps again and meets the key (an incident)
+                raise _Botsing()
         # one UPDATE per distinct set of values (mostly {status: actief} when first steps fire), not per trajectory
         same: dict[tuple, list[int]] = {}
         for tid, values in traject_updates.items():
@@ -630,12 +654,16 @@ def _log_processing(engine, conn, rows: list[Claimed], started: datetime,
         naam="sweep: stappen uitvoeren", component="sweep", start=started), conn)
 
 
+class _Botsing(Exception):
+    """fire_batch: a payout key met a concurrent sweeper's committed payout; the batch is undone and retried."""
+
+
 def _record_failures(engine, conn, failures, now, res: SweepResult, events: list[dict]) -> None:
     policy = engine.retry_policy
     for r, exc in failures:
         attempts = r.pogingen + 1
         msg = f"{type(exc).__name__}: {exc}"[:2000]
-        if attempts >= policy.max_pogingen:
+        if attempts >= policy.max_pogingen or not getattr(exc, "herhalen", True):  # e.g. DubbeleUitbetaling
             conn.execute(S.update().where(S.c.id == r.id).values(
                 status=StapStatus.incident.value, pogingen=attempts, laatste_fout=msg))
             conn.execute(I.insert().values(stap_id=r.id, traject_id=r.traject_id, fout=msg, pogingen=attempts,
@@ -679,17 +707,21 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
         out.uitkomst = besluit.uitkomst if isinstance(besluit.uitkomst, str) else ("ja" if besluit.uitkomst else "nee")
         out.events.append(_event(r, "besluit", now, besluit.to_json(), regel=step.regel, versie=besluit.versie))
     elif kind is StapSoort.payout:
-        facts = dict(data.facts.get(r.traject_id, {}))
-        prior = data.prior_payout.get(r.traject_id, {}).get(step.regel)
-        if prior is not None:
-            facts.setdefault("eerdere_premie_op", prior)
+        sleutel, onderwerp = data.sleutels[r.id]
+        houder = data.bestaand.get(sleutel)
+        if houder is not None and houder != r.traject_id:
+            raise DubbeleUitbetaling(sleutel, houder)  # an incident at once: retrying cannot help
+        if sleutel in data.in_batch:
+            raise DubbeleUitbetaling(sleutel, None)
+        facts = {**data.facts.get(r.traject_id, {}), "eerdere_toekenningen": data.toekenningen.get(r.traject_id, [])}
         besluit = engine.rules.decide(step.regel, facts, due_day)
         parts = [b for b in besluit.betalingen if b.deel == step.deel]
-        if besluit.uitkomst and parts:
+        if besluit.uitkomst and parts and houder is None:
             b = parts[0]
+            data.in_batch.add(sleutel)
             out.uitkomst = "voorgesteld"
             out.payouts.append({
-                "sleutel": f"{r.traject_id}/{step.regel}/{step.deel}", "traject_id": r.traject_id, "deel": b.deel,
+                "sleutel": sleutel, "onderwerp": onderwerp, "traject_id": r.traject_id, "deel": b.deel,
                 "bedrag": Decimal(b.bedrag), "opeisbaar_op": b.opeisbaar_op, "status": "voorgesteld",
                 "regel": step.regel, "regel_versie": besluit.versie, "voorgesteld_door": SWEEP_ACTOR,
                 "voorgesteld_op": now,
@@ -697,8 +729,11 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
                 "ontvanger_iban": facts.get(f"{step.ontvanger}_iban") if step.ontvanger else None,
             })
             out.events.append(_event(r, "uitbetaling_voorgesteld", now,
-                                     {"deel": b.deel, "bedrag": f"{Decimal(b.bedrag):.2f}", "besluit": besluit.to_json()},
+                                     {"deel": b.deel, "bedrag": f"{Decimal(b.bedrag):.2f}", "onderwerp": onderwerp,
+                                      "besluit": besluit.to_json()},
                                      regel=step.regel, versie=besluit.versie))
+        elif houder is not None:  # this trajectory's own payout, proposed before (a replayed step)
+            out.uitkomst = "voorgesteld"
         else:
             out.uitkomst = "vervallen"
             out.events.append(_event(r, "uitbetaling_vervallen", now, {"deel": step.deel, "besluit": besluit.to_json()},
@@ -740,6 +775,15 @@ def follow_ups(ctx, compiled, step: Stap, uitkomst: str | None, done_on: date, t
             continue
         rows.append(step_row(traject_id, f, ctx.due(f, anchor), 0))
     return rows
+
+
+def payout_sleutel(onderwerp_van, step: Stap, r, facts: dict) -> tuple[str, str]:
+    """A payout's idempotency key and subject: what is paid for, not which trajectory asks. The rule names the
+    subject (``onderwerp``, e.g. ``werk_start=2026-03-02``: one premium per job); a rule that names none pays
+    once per trajectory (``traject=17``). Key: ``c<client>/<regel>/<deel>/<onderwerp>``."""
+    onderwerp = onderwerp_van(step.regel, facts) if onderwerp_van is not None else None
+    onderwerp = onderwerp or f"traject={r.traject_id}"
+    return f"c{r.client_id}/{step.regel}/{step.deel}/{onderwerp}", onderwerp
 
 
 def step_row(traject_id: int, step: Stap, due: datetime, volgnr: int) -> dict:

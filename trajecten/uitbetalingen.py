@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 import sqlalchemy as sa
 
+from .db import in_values
 from .fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from .models import Betaalbatch, Client, Gebeurtenis, Traject, Uitbetaling, UitbetalingStatus
 from .tijd import local_date
@@ -56,6 +57,22 @@ class ExportResultaat:
 
 
 Schrijver = Callable[[str, Debiteur, Sequence[BetaalRegel]], bytes]
+
+
+def eerdere_toekenningen(conn, client_ids: set[int]) -> dict[int, list[dict]]:
+    """Client -> every payout the engine proposed for them that was not rejected (whatever its status now),
+    as the rules' fact ``eerdere_toekenningen`` reads it: rule, part, subject, payable date, trajectory.
+    The engine's own history: a repeat term or "one per job" is decided from it, not from a typed fact."""
+    out: dict[int, list[dict]] = {}
+    for r in conn.execute(
+        sa.select(T.c.client_id, U.c.regel, U.c.deel, U.c.onderwerp, U.c.opeisbaar_op, U.c.traject_id)
+        .join(T, T.c.id == U.c.traject_id)
+        .where(in_values(T.c.client_id, client_ids, conn), U.c.status != UitbetalingStatus.afgewezen.value)
+        .order_by(U.c.opeisbaar_op, U.c.id)
+    ):
+        out.setdefault(r.client_id, []).append({"regel": r.regel, "deel": r.deel, "onderwerp": r.onderwerp or "",
+                                                "datum": r.opeisbaar_op, "traject": r.traject_id})
+    return out
 
 
 def lijst(engine, status: str | None = None):
@@ -100,6 +117,7 @@ def keur_goed(engine, uitbetaling_id: int, *, door: str) -> None:
             traject_id=row.traject_id, client_id=row.client_id, type="uitbetaling_goedgekeurd", actor=door, op=now,
             payload={"uitbetaling": row.id, "deel": row.deel, "bedrag": f"{row.bedrag:.2f}"},
             regel=row.regel, regel_versie=row.regel_versie))
+        _meld_traject(engine, conn, row, "bij_goedkeuring", door)
 
 
 def wijs_af(engine, uitbetaling_id: int, *, door: str, reden: str) -> None:
@@ -118,6 +136,22 @@ def wijs_af(engine, uitbetaling_id: int, *, door: str, reden: str) -> None:
             traject_id=row.traject_id, client_id=row.client_id, type="uitbetaling_afgewezen", actor=door, op=now,
             payload={"uitbetaling": row.id, "reden": reden.strip()[:500]}, regel=row.regel,
             regel_versie=row.regel_versie))
+        _meld_traject(engine, conn, row, "bij_afwijzing", door)
+
+
+def _meld_traject(engine, conn, row, wanneer: str, door: str) -> None:
+    """The event the payout's step names for an approval or rejection (``bij_goedkeuring``/``bij_afwijzing``,
+    e.g. Premie op Werk ends as volledige_premie only once part 2 is approved), in the same transaction.
+    A trajectory that has ended meanwhile keeps its outcome."""
+    tr = conn.execute(sa.select(T.c.instrument, T.c.definitie_versie, T.c.status).where(T.c.id == row.traject_id)).first()
+    if tr is None or tr.status == "beeindigd":
+        return
+    compiled = engine.register.get(tr.instrument, tr.definitie_versie, conn)
+    for st in compiled.definitie.stappen:
+        if st.kind.value == "payout" and st.regel == row.regel and st.deel == row.deel and getattr(st, wanneer):
+            engine.record_event(row.traject_id, getattr(st, wanneer), actor=door, conn=conn, door_engine=True,
+                                payload={"uitbetaling": row.id})
+            return
 
 
 def schrijver(engine) -> Schrijver:
@@ -190,7 +224,7 @@ def markeer_betaald(engine, batch_id: int, *, door: str) -> int:
             return 0
         conn.execute(U.update().where(U.c.id.in_([r.id for r in rows]),
                                       U.c.status == UitbetalingStatus.geexporteerd.value)
-                     .values(status=UitbetalingStatus.betaald.value))
+                     .values(status=UitbetalingStatus.betaald.value, betaald_op=now))
         conn.execute(E.insert(), [
             {"traject_id": r.traject_id, "client_id": r.client_id, "stap_id": None, "type": "uitbetaling_betaald",
              "actor": door, "op": now, "datum": None, "payload": {"uitbetaling": r.id, "batch": batch_id},

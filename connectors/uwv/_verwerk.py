@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from trajecten import geheugen, logboek
 from trajecten.bsn import elfproef
 from trajecten.db import in_values
-from trajecten.engine import StartVerzoek
-from trajecten.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.engine import StartVerzoek, lopende_trajecten
+from trajecten.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.gebieden import gebied_voor
 from trajecten.runner import allocate_ids, bulk_insert, bulk_insert_kolommen
 from trajecten.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
@@ -241,9 +241,7 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
             "id": ids, "bsn": list(new), "geboortedatum": [r.geboortedatum for r, _ in firsts],
             "postcode": [r.postcode for r, _ in firsts], "gebied": [g for _, g in firsts],
             "coach": [f"team:{g}" for _, g in firsts]}, {"naam": "", "aangemaakt_op": now})
-    running: set[int] = set(conn.execute(sa.select(T.c.client_id).where(
-        in_values(T.c.client_id, {client_of[r.bsn] for _, _, r, _ in todo}, conn),
-        T.c.instrument == "ww_preventie", T.c.status != TrajectStatus.beeindigd.value)).scalars())
+    running = lopende_trajecten(conn, "ww_preventie", {client_of[r.bsn] for _, _, r, _ in todo})
     handovers: list[tuple] = []  # (reference, client id, outcome, trajectory id)
     to_start = []
     for item in todo:
@@ -252,9 +250,9 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
         if not r.risico_langdurig:
             handovers.append((r.uwv_referentie, cid, "geen_risico", None))
         elif cid in running:  # a client gets one running preventie trajectory, not a second
-            handovers.append((r.uwv_referentie, cid, "al_lopend", None))
+            handovers.append((r.uwv_referentie, cid, "al_lopend", running[cid]))
         else:
-            running.add(cid)
+            running[cid] = None  # a second record for this client in this file waits for the first
             to_start.append(item)
     gestart: list[tuple[str, str]] = []  # (BSN, activity) of the trajectories started, for the Logboek
     if to_start:
@@ -263,7 +261,9 @@ def _apply(engine, conn, accepted: list[tuple], rejected: list[tuple], bron: str
                                             "risico_langdurig": True, "uwv_referentie": r.uwv_referentie})
             for _, _, r, _ in to_start], actor=actor, conn=conn)
         for (n, raw, r, _), res in zip(to_start, results):
-            if isinstance(res, NietToegelaten):
+            if isinstance(res, AlLopend):  # started meanwhile by another writer or a person (the engine's check)
+                handovers.append((r.uwv_referentie, client_of[r.bsn], "al_lopend", res.traject_id))
+            elif isinstance(res, NietToegelaten):
                 failed = [(x.voorwaarde, "niet voldaan") for x in getattr(res.besluit, "redenen", ()) if not x.voldaan]
                 rejected.append((n, raw, failed or [("toegang", str(res))]))
             elif isinstance(res, Exception):

@@ -35,6 +35,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from connectors.sepa import endtoend_id
 from trajecten import runner
 from trajecten.bsn import synthetisch
 from trajecten.config import load_settings
@@ -323,7 +324,7 @@ def check_invariants(eng: Engine, now: datetime, *, notifications: bool = True) 
         doc = ET.fromstring(b.xml.encode())
         ids = sorted(x.text for x in doc.iterfind(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", NS))
         if b.aantal != len(mine) or b.totaal != sum(p.bedrag for p in mine) or \
-                ids != sorted(p.sleutel.replace("/", "-") for p in mine):
+                ids != sorted(endtoend_id(p.id) for p in mine):
             bad_pay.append(("batch", b.id))
     if set(by_batch) - {b.id for b in batches}:
         bad_pay.append(("batch missing", sorted(set(by_batch) - {b.id for b in batches})))

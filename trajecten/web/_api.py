@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .. import logboek
+from .. import idempotentie, logboek
 from .. import uitbetalingen as betalingen
 from ..fouten import NietToegelaten, OngeldigeInvoer
 from ..gebieden import normaliseer_postcode, team_voor
@@ -278,7 +278,9 @@ def ladder_vastleggen(request: Request, g: Wie, client_id: Id, body: TredeInvoer
 # --------------------------------------------------------------------------- trajectories
 
 
-@router.post("/trajecten/toegang", summary="Toegangsbesluit met uitleg (er wordt niets vastgelegd)")
+@router.post("/trajecten/toegang", summary="Toegangsbesluit met uitleg (er wordt niets vastgelegd)",
+             responses={409: {"description": "de cliënt heeft al een lopend traject van dit instrument "
+                                             "(met `traject_id`)"}})
 def toegang(request: Request, g: Wie, body: ToegangVraag):
     eng = _engine(request)
     data.check_client(eng, g, body.client_id)
@@ -288,37 +290,91 @@ def toegang(request: Request, g: Wie, body: ToegangVraag):
     return {**_besluit(b), "mag_overrulen": mag_overrulen(g)}
 
 
-@router.post("/trajecten", status_code=201, summary="Traject starten (409 met de redenen als de regel weigert)")
-def traject_start(request: Request, g: Wie, body: StartVraag):
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IdempotencyKey = Annotated[str | None, Header(
+    alias=IDEMPOTENCY_KEY, min_length=1, max_length=100, pattern=r"^[!-~]+$",
+    description="Optioneel; aanbevolen voor een programma dat na een time-out of verbroken verbinding opnieuw "
+                "probeert: een nieuwe, unieke sleutel per start (bv. een UUID; 1-100 zichtbare ASCII-tekens). "
+                "Een herhaling met dezelfde sleutel door dezelfde gebruiker start niets en krijgt het eerste "
+                "antwoord terug (dezelfde statuscode en inhoud, met de header `Idempotent-Replayed: true`). "
+                "Alleen een geslaagde start (201) wordt bewaard, 24 uur: een weigering (4xx) legt niets vast en "
+                "geeft de sleutel vrij, dus dezelfde vraag opnieuw krijgt het antwoord van dat moment. Dezelfde "
+                "sleutel met een andere inhoud: 422; terwijl het eerste verzoek nog loopt: 409 (met Retry-After).")]
+
+
+@router.post("/trajecten", status_code=201,
+             summary="Traject starten (409 met de redenen als de regel weigert, 409 met traject_id als er al een "
+                     "loopt; herhaalbaar met Idempotency-Key)",
+             responses={409: {"description": "niet toegelaten (met het besluit en de redenen); de cliënt heeft al "
+                                             "een lopend traject van dit instrument (met `traject_id`); of een "
+                                             "verzoek met dezelfde Idempotency-Key is nog in behandeling"}})
+def traject_start(request: Request, g: Wie, body: StartVraag, idempotency_key: IdempotencyKey = None):
     eng = _engine(request)
+    if idempotency_key is None:
+        return _start(request, g, body, None)
+    data.check_client(eng, g, body.client_id)  # the area rule also before a replay (404, nothing revealed)
+    try:
+        c = idempotentie.claim(eng, g.actor, f"POST /api/trajecten {idempotency_key}",
+                               idempotentie.verzoek_hash(body.model_dump(mode="json")))
+    except idempotentie.AnderVerzoek:
+        return JSONResponse({"detail": [{"loc": ["header", IDEMPOTENCY_KEY], "type": "idempotentie_ander_verzoek",
+                                         "msg": "deze Idempotency-Key is al gebruikt voor een verzoek met een andere "
+                                                "inhoud; gebruik een nieuwe sleutel"}]}, status_code=422)
+    except idempotentie.InBehandeling:
+        return JSONResponse({"detail": "een verzoek met deze Idempotency-Key is nog in behandeling; probeer het zo "
+                                       "opnieuw"}, status_code=409, headers={"Retry-After": "1"})
+    if isinstance(c, idempotentie.Antwoord):
+        logboek.noteer([body.client_id], f"instrument:{body.instrument}")
+        return JSONResponse(c.antwoord, status_code=c.status_code, headers={"Idempotent-Replayed": "true"})
+    try:
+        antwoord = _start(request, g, body, c)
+    except BaseException:
+        idempotentie.geef_vrij(eng, c)  # refused or failed: nothing was started, the key is free again
+        raise
+    if antwoord.status_code != 201:
+        idempotentie.geef_vrij(eng, c)
+    return antwoord
+
+
+def _start(request: Request, g: Gebruiker, body: StartVraag, c: idempotentie.Claim | None) -> JSONResponse:
+    """The start; with a claimed Idempotency-Key its answer is stored in the start's own transaction."""
+    eng = _engine(request)
+
+    def antwoord(res, conn) -> JSONResponse:
+        # JSON-ready already (the decision as stored in its event): answered as is, without FastAPI's encoder
+        inhoud = {"traject_id": res.traject_id, "status": res.status, "start_datum": res.start_datum.isoformat(),
+                  "stappen": res.stappen, "besluit": res.besluit.to_json(), "overruled": res.overruled}
+        if c is not None:
+            idempotentie.bewaar(eng, c, 201, inhoud, conn=conn)
+        return JSONResponse(inhoud, status_code=201)
+
     try:
         if body.planstap:  # from a step of the ontwikkelplan: the same start, and the link recorded
             data.check_client(eng, g, body.client_id)
             data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
             logboek.noteer([body.client_id], f"instrument:{body.instrument}")
-            res = ontwikkelplan.start_traject(eng, body.client_id, body.planstap, body.instrument, body.feiten,
-                                              actor=g.actor, overrule_reden=body.overrule_reden,
-                                              mag_overrulen=mag_overrulen(g))
-        else:
-            # one transaction: the client (404 outside the own area), the start and its Logboek record
-            eng.register.names()  # the definitions loaded (the first time: in a transaction of their own)
-            with transactie(request) as (conn, bekend):
-                client = data.client_rij(conn, g, body.client_id)
-                bekend[client.id] = client.bsn
-                data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
-                logboek.noteer([body.client_id], f"instrument:{body.instrument}")
-                res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
-                                overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g), conn=conn,
-                                client=client)
+            with eng.db.begin() as conn:
+                res = ontwikkelplan.start_traject(eng, body.client_id, body.planstap, body.instrument, body.feiten,
+                                                  actor=g.actor, overrule_reden=body.overrule_reden,
+                                                  mag_overrulen=mag_overrulen(g), conn=conn)
+                return antwoord(res, conn)
+        # one transaction: the client (404 outside the own area), the start and its Logboek record
+        eng.register.names()  # the definitions loaded (the first time: in a transaction of their own)
+        with transactie(request) as (conn, bekend):
+            client = data.client_rij(conn, g, body.client_id)
+            bekend[client.id] = client.bsn
+            data.controleer_feiten(data.instrument(eng, body.instrument), body.feiten)
+            logboek.noteer([body.client_id], f"instrument:{body.instrument}")
+            res = eng.start(body.instrument, body.client_id, body.feiten, actor=g.actor,
+                            overrule_reden=body.overrule_reden, mag_overrulen=mag_overrulen(g), conn=conn,
+                            client=client)
+            uit = antwoord(res, conn)
+        return uit
     except NietToegelaten as exc:
         if body.overrule_reden is not None and not mag_overrulen(g) and exc.besluit is not None:
             return JSONResponse({"detail": "alleen een teamleider (of beheerder) mag een weigering overrulen",
                                  **_besluit(exc.besluit)}, status_code=403)
         raise
-    # JSON-ready already (the decision as stored in its event): answered as is, without FastAPI's encoder
-    return JSONResponse({"traject_id": res.traject_id, "status": res.status,
-                         "start_datum": res.start_datum.isoformat(), "stappen": res.stappen,
-                         "besluit": res.besluit.to_json(), "overruled": res.overruled}, status_code=201)
 
 
 @router.get("/trajecten/{traject_id}", summary="Traject met stappen, gebeurtenissen en taken")

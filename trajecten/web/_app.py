@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import _api, _caseload, _fouten, _pages
+from . import _api, _caseload, _fouten, _pages, _traject_nieuw
 from ._toegang import PUBLIEK, ROUTE_ROLES
 from ._verwerkingen import LogboekMiddleware
 
@@ -93,6 +93,7 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     app.state.templates = Jinja2Templates(directory=str(HIER / "templates"))
     app.state.templates.env.globals["maand_naam"] = _pages.MAANDEN
     app.include_router(_api.router)
+    app.include_router(_traject_nieuw.router)  # before /trajecten/{traject_id}
     app.include_router(_pages.router)
     _caseload.installeer(app)  # area teams: caseload, coach assignment, transfers
 

@@ -53,7 +53,8 @@ def instrumenten(engine) -> list[dict]:
                     "jaardoel": d.jaardoel.aantal, "uitkomsten": list(d.uitkomsten),
                     "feiten": {k: {"type": f.type.value, "verplicht": f.verplicht, "omschrijving": f.omschrijving}
                                for k, f in d.feiten.items()},
-                    "gebeurtenissen": {k: g.titel for k, g in d.gebeurtenissen.items()}})
+                    "gebeurtenissen": {k: g.titel for k, g in d.gebeurtenissen.items()
+                                                       if not g.door_engine}})
     return out
 
 
@@ -203,7 +204,7 @@ def traject(engine, g: Gebruiker, traject_id: int) -> dict:
         d = compiled.definitie
         out["instrument_naam"] = d.naam
         out["mogelijke_uitkomsten"] = list(d.uitkomsten)
-        out["mogelijke_gebeurtenissen"] = {**{k: v.titel for k, v in d.gebeurtenissen.items()},
+        out["mogelijke_gebeurtenissen"] = {**{k: v.titel for k, v in d.gebeurtenissen.items() if not v.door_engine},
                                            **{k: v.titel for k, v in ALGEMENE_GEBEURTENISSEN.items()}}
         for t in out["taken"]:
             st = compiled.steps.get(t["stap"])

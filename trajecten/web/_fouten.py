@@ -1,8 +1,11 @@
 """The engine's refusals as HTTP answers, at one edge.
 
 OngeldigeInvoer -> 422 naming the field · NietGevonden -> 404 · NietToegelaten -> 409 with the decision
-and its reasons (403 when it is a permission such as four-eyes, without a decision) · OngeldigeToestand
--> 409 · a number or date out of range -> 422 · anything else -> 500 (a bug; logged with its traceback).
+and its reasons (403 when it is a permission such as four-eyes, without a decision) · AlLopend (a second
+start while the client has a running trajectory of the instrument) -> 409 with ``traject_id``, the page a
+link to it · OngeldigeToestand -> 409 · a number or date out of range -> 422 · anything else -> 500 (a
+bug; logged with its traceback). Starlette picks the handler of the nearest class in the exception's MRO,
+so AlLopend gets its own even though it is an OngeldigeToestand.
 Pages get the same status with a short Dutch page; the API gets JSON.
 """
 
@@ -15,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from ..fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from ._auth import GeenToegang, NietIngelogd, is_api
 
 log = logging.getLogger("trajecten.web")
@@ -63,6 +66,15 @@ def install(app: FastAPI) -> None:
             body.update(toegelaten=bool(b.uitkomst), besluit=b.to_json(),
                         uitleg=b.uitleg() if hasattr(b, "uitleg") else None)
         return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(AlLopend)
+    async def _al_lopend(request: Request, exc: AlLopend):
+        if not is_api(request):
+            return _page(request, 409, "Al een lopend traject", str(exc),
+                         {"link": {"href": f"/trajecten/{exc.traject_id}",
+                                   "tekst": f"Naar het lopende traject {exc.traject_id}"}})
+        return JSONResponse({"detail": str(exc), "traject_id": exc.traject_id, "instrument": exc.instrument},
+                            status_code=409)
 
     @app.exception_handler(OngeldigeToestand)
     async def _toestand(request: Request, exc: OngeldigeToestand):

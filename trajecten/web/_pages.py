@@ -14,13 +14,13 @@ from .. import logboek
 from .. import uitbetalingen as betalingen
 from ..fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from ..koppelingen import uwv_feed
-from ..monitoring import maandcijfers
+from ..monitoring import GRAFIEK_STATUSSEN, STATUS_TEKST, STATUSSEN, Geld, euro, euro_getal, maandcijfers
 from .. import ladder as ontwikkelladder
 from .. import ontwikkelplan
 from . import _data as data
 from ._auth import controleer_wachtwoord, csrf_ok, csrf_token, huidige_gebruiker, log_in
 from ._svg import staafdiagram, voortgang
-from ._toegang import EXPORT, Gebruiker, mag, mag_overrulen
+from ._toegang import EXPORT, Gebruiker, mag
 
 MAX_ID = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -303,83 +303,7 @@ async def ladder_vastleggen(request: Request, g: Wie, client_id: Id):
 
 
 # --------------------------------------------------------------------------- trajectories
-
-
-def _feit_velden(compiled, waarden: dict) -> list[dict]:
-    out = []
-    for name, f in compiled.definitie.feiten.items():
-        out.append({"naam": name, "type": f.type.value, "verplicht": f.verplicht, "omschrijving": f.omschrijving,
-                    "waarde": waarden.get(name, "")})
-    return out
-
-
-async def _nieuw(request: Request, g: Gebruiker, client_id: int | None, instrument: str | None,
-                 waarden: dict, actie: str | None = None, overrule_reden: str | None = None,
-                 planstap: str | None = None):
-    eng = request.app.state.engine
-    c = data.client(eng, g, client_id) if client_id else None
-    stap = _planstap(eng, client_id, planstap) if c is not None and planstap else None
-    instrumenten = data.instrumenten(eng)
-    compiled = data.instrument(eng, instrument) if instrument else None
-    besluit = fout = None
-    status = 200
-    if compiled is not None and c is not None and actie in ("controleer", "start"):
-        feiten = {k: v for k, v in waarden.items() if v not in ("", None)}
-        logboek.noteer([c["id"]], f"instrument:{instrument}")
-        try:
-            data.controleer_feiten(compiled, feiten)
-            if actie == "controleer":
-                besluit = eng.toegang(instrument, c["id"], feiten)
-            else:
-                if stap is not None:  # from a step of the ontwikkelplan: same start, link recorded
-                    res = ontwikkelplan.start_traject(eng, c["id"], planstap, instrument, feiten, actor=g.actor,
-                                                      overrule_reden=overrule_reden, mag_overrulen=mag_overrulen(g))
-                else:
-                    res = eng.start(instrument, c["id"], feiten, actor=g.actor,
-                                    overrule_reden=overrule_reden if overrule_reden is not None else None,
-                                    mag_overrulen=mag_overrulen(g))
-                flash(request, f"Traject {res.traject_id} gestart ({res.status}, start {res.start_datum}, "
-                               f"{res.stappen} stappen gepland)" + (" — weigering overruled" if res.overruled else ""))
-                return terug(f"/trajecten/{res.traject_id}")
-        except NietToegelaten as exc:
-            besluit, status = exc.besluit, 409
-            fout = str(exc)
-        except OngeldigeInvoer as exc:
-            fout, status = f"{exc.veld}: {exc.reden}", 422
-        except (OverflowError, ValueError):
-            fout, status = "een datum of getal ligt buiten het bereik", 422
-    return render(request, "traject_nieuw.html", code=status, c=c, instrumenten=instrumenten,
-                  instrument=instrument or "", compiled=compiled,
-                  velden=_feit_velden(compiled, waarden) if compiled else [], besluit=besluit, fout=fout,
-                  mag_overrulen=mag_overrulen(g), overrule_reden=overrule_reden or "", planstap=stap)
-
-
-@router.get("/trajecten/nieuw", response_class=HTMLResponse)
-async def traject_nieuw(request: Request, g: Wie, client: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-                        instrument: Annotated[str | None, Query(max_length=50)] = None,
-                        planstap: Annotated[str | None, Query(max_length=20)] = None):
-    if client is None:
-        flash(request, "Kies eerst een cliënt; start daar een traject.", "fout")
-        return terug("/clienten")
-    return await _nieuw(request, g, client, instrument or None, {}, planstap=_tekst(planstap) or None)
-
-
-@router.post("/trajecten/nieuw", response_class=HTMLResponse)
-async def traject_nieuw_post(request: Request, g: Wie):
-    form = await request.form()
-    try:
-        client_id = int(_tekst(form.get("client_id") or ""))
-        if not 1 <= client_id <= MAX_ID:
-            raise ValueError
-    except ValueError:
-        raise NietGevonden("cliënt bestaat niet") from None
-    instrument = _tekst(form.get("instrument") or "")[:50] or None
-    waarden = {k[5:]: _tekst(v)[:200] for k, v in form.items() if k.startswith("feit_") and isinstance(v, str)}
-    actie = _tekst(form.get("actie") or "controleer")
-    overrule = _tekst(form.get("overrule_reden") or "")[:500]
-    return await _nieuw(request, g, client_id, instrument, waarden, actie,
-                        overrule if actie == "start" and form.get("overrulen") else None,
-                        planstap=_tekst(form.get("planstap") or "")[:20] or None)
+# (the start page, /trajecten/nieuw, one start per form token: _traject_nieuw.py)
 
 
 @router.get("/trajecten/{traject_id}", response_class=HTMLResponse)
@@ -535,13 +459,16 @@ def monitoring(request: Request, g: Wie, jaar: Annotated[int | None, Query(ge=20
     jaar = jaar or today.year
     laatste = today.month if jaar == today.year else 12
     maand = maand or laatste
-    per_maand = {m: maandcijfers(eng, jaar, m) for m in range(1, laatste + 1)} if jaar <= today.year else {}
+    per_maand = {m: {x.instrument: x for x in maandcijfers(eng, jaar, m)} for m in range(1, laatste + 1)} \
+        if jaar <= today.year else {}
     huidig = maandcijfers(eng, jaar, maand)
     grafieken = []
-    for i, m in enumerate(huidig):
-        reeks = [(MAANDEN[k - 1], v[i].gestart if i < len(v) else 0) for k, v in per_maand.items()]
-        actief = [(MAANDEN[k - 1], v[i].actief_einde_maand if i < len(v) else 0) for k, v in per_maand.items()]
-        betaald = [(MAANDEN[k - 1], v[i].betalingen if i < len(v) else 0) for k, v in per_maand.items()]
+    for m in huidig:
+        reeks = [(MAANDEN[k - 1], v[m.instrument].gestart if m.instrument in v else 0) for k, v in per_maand.items()]
+        actief = [(MAANDEN[k - 1], v[m.instrument].actief_einde_maand if m.instrument in v else 0)
+                  for k, v in per_maand.items()]
+        geld = {s: [(MAANDEN[k - 1], v[m.instrument].geld[s] if m.instrument in v else Geld())
+                    for k, v in per_maand.items()] for s in GRAFIEK_STATUSSEN}
         try:
             omschrijving = eng.register.current(m.instrument).definitie.jaardoel.omschrijving
         except KeyError:
@@ -550,19 +477,22 @@ def monitoring(request: Request, g: Wie, jaar: Annotated[int | None, Query(ge=20
             "m": m, "omschrijving": omschrijving,
             "gestart": staafdiagram(reeks, titel=f"{m.naam}: gestart per maand in {jaar}"),
             "actief": staafdiagram(actief, titel=f"{m.naam}: actief aan het eind van de maand", kleur="#4a6b8a"),
-            "betaald": staafdiagram(betaald, titel=f"{m.naam}: premiedelen per maand", kleur="#7a5a00")
-            if any(v for _, v in betaald) else None,
-            "doel": voortgang(m.gestart_dit_jaar, m.jaardoel, titel=f"{m.naam}: gestart dit jaar tegen jaardoel"),
+            "geld": [(STATUS_TEKST[s], staafdiagram([(k, euro_getal(x.bedrag)) for k, x in rij], kleur="#7a5a00",
+                                                     titel=f"{m.naam}: {STATUS_TEKST[s]} per maand (euro)"))
+                     for s, rij in geld.items() if any(x.aantal for _, x in rij)],
+            "doel": voortgang(m.gestart_dit_jaar, m.jaardoel, titel=f"{m.naam}: gestart dit jaar tegen jaardoel")
+            if m.heeft_jaardoel else None,  # 0: geen jaardoel, no chart
             "succes": voortgang(m.succes_pct or 0, 100, doel=m.succes_doel_pct, eenheid="%",
                                 titel=f"{m.naam}: succes dit jaar (doel {m.succes_doel_pct}%)")
-            if m.succes_doel_pct else None,
+            if m.succes_doel_pct and m.succes_uitkomsten else None,
         })
+    totaal = {s: sum((m.geld[s] for m in huidig), Geld()) for s in STATUSSEN}
     ladder = ontwikkelladder.beweging_maand_en_jaar(eng, jaar, maand)
     leeg = {"omhoog": 0, "gelijk": 0, "omlaag": 0, "zonder_nulmeting": 0}
     maand_rijen = {r["instrument"]: r for r in ladder["maand"]}
     ladder["rijen"] = [(maand_rijen.get(j["instrument"], {**j, **leeg}), j) for j in ladder["dit_jaar"]]
     return render(request, "monitoring.html", jaar=jaar, maand=maand, maanden=MAANDEN, grafieken=grafieken,
-                  ladder=ladder,
+                  ladder=ladder, statussen=STATUSSEN, status_tekst=STATUS_TEKST, totaal=totaal, euro=euro,
                   csv_url="/api/monitoring.csv?" + urlencode({"jaar": jaar, "maand": maand}),
                   jaren=list(range(today.year - 3, today.year + 1)))
 
