@@ -46,7 +46,7 @@ def demo(tmp_path_factory):
     from trajecten.demo import run_demo
 
     db = tmp_path_factory.mktemp("geld") / "demo.db"
-    run_demo(db, clienten=100, maanden=3, today=VANDAAG, console=Console(file=io.StringIO()))
+    run_demo(db, clienten=100, maanden=3, today=VANDAAG, console=Console(file=io.StringIO()), financien=False)
     url = f"sqlite:///{db}"
     clock = FixedClock(datetime.combine(VANDAAG, time(10, 0), tzinfo=TZ))
     eng = Engine.open(url, clock=clock, settings=load_settings(database_url=url))

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from schwifty import IBAN
 
-from . import kansen
+from . import kansen, uitbetalingen
 from .bsn import synthetisch
 from .config import load_settings
 from .engine import Engine
@@ -213,7 +213,9 @@ def _facts_for(instrument: str, client: dict, day: date, rng: random.Random) -> 
 
 
 def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2026,
-             console: Console | None = None, today: date | None = None) -> DemoSummary:
+             console: Console | None = None, today: date | None = None, financien: bool = True) -> DemoSummary:
+    """``financien``: finance judges, exports and confirms payouts as the weeks go by (``_financien_werkt``);
+    off, every payout stays proposed (a test that sets the statuses itself)."""
     console = console or Console()
     rng = random.Random(seed)
     db = Path(db)
@@ -284,6 +286,8 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
                         pass
                 sweep(at(d, 9))
                 _coaches_work(eng, clock, rng, d, at, sweep, recorded)
+                if financien:
+                    _financien_werkt(eng, clock, rng, d, at, today)
             sweep(at(d, 17))
             d += timedelta(days=1)
             progress.advance(task)
@@ -292,6 +296,38 @@ def run_demo(db: Path, *, clienten: int = 3000, maanden: int = 12, seed: int = 2
     summary.per_instrument = _figures(eng)
     eng.db.dispose()
     return summary
+
+
+FINANCIEN = "financien"  # the demo's finance user (web/_demo.py): the second person of the four-eyes rule
+
+
+def _financien_werkt(eng: Engine, clock: FixedClock, rng: random.Random, d: date, at, today: date) -> None:
+    """Finance as in production: approves what the sweep proposed a week before or earlier (never the
+    proposer nor the starter), rejects a few with a reason, exports the approved payouts on Mondays and
+    records the bank's confirmation on Tuesdays. The last week is left for the payout pages."""
+    if d >= today - timedelta(days=7):
+        return
+    clock.set(at(d, 11))
+    week_eerder = at(d - timedelta(days=7), 23)
+    U, T, C = Uitbetaling.__table__, Traject.__table__, Client.__table__
+    with eng.db.connect() as conn:
+        te_beoordelen = conn.execute(
+            sa.select(U.c.id, sa.func.coalesce(U.c.ontvanger_iban, C.c.iban)).join(T, T.c.id == U.c.traject_id)
+            .join(C, C.c.id == T.c.client_id).where(U.c.status == "voorgesteld", U.c.voorgesteld_op <= week_eerder)
+            .order_by(U.c.id)).all()
+    for pid, iban in te_beoordelen:
+        if not iban:
+            uitbetalingen.wijs_af(eng, pid, door=FINANCIEN, reden="geen rekeningnummer bekend")
+        elif rng.random() < 0.03:
+            uitbetalingen.wijs_af(eng, pid, door=FINANCIEN, reden="geen loonstrook of arbeidsovereenkomst ontvangen")
+        else:
+            uitbetalingen.keur_goed(eng, pid, door=FINANCIEN)
+    clock.set(at(d, 12))
+    if d.weekday() == 0:
+        uitbetalingen.exporteer(eng, door=FINANCIEN)
+    elif d.weekday() == 1:
+        for batch in uitbetalingen.batches_te_bevestigen(eng):
+            uitbetalingen.markeer_betaald(eng, batch, door=FINANCIEN)
 
 
 def _coaches_work(eng: Engine, clock: FixedClock, rng: random.Random, d: date, at, sweep,

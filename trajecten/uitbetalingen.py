@@ -232,6 +232,13 @@ def markeer_betaald(engine, batch_id: int, *, door: str) -> int:
     return len(rows)
 
 
+def batches_te_bevestigen(engine) -> list[int]:
+    """The batches with payouts exported and not yet confirmed paid by the bank."""
+    with engine.db.connect() as conn:
+        return list(conn.execute(sa.select(U.c.batch_id).where(
+            U.c.status == UitbetalingStatus.geexporteerd.value).distinct().order_by(U.c.batch_id)).scalars())
+
+
 def batch_xml(engine, batch_id: int) -> bytes:
     with engine.db.connect() as conn:
         xml = conn.execute(sa.select(B.c.xml).where(B.c.id == batch_id)).scalar()
