@@ -165,9 +165,10 @@ def evalueer(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | Non
             False,
             eerste.bron,
         )
-        return Decision(r.naam, "", peildatum, False, (), (reden,), p.gebruikt)
+        return Decision(r.naam, "", peildatum, False, (), (reden,), p.gebruikt, r.uitkomst_tekst)
     uitkomst, betalingen, redenen = r.functie(f, peildatum, p)
-    return nieuw_besluit(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt)
+    return nieuw_besluit(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt,
+                         r.uitkomst_tekst)
 
 
 def uitkomst_en_betalingen(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None):
