@@ -146,7 +146,7 @@ class PrefectServer:
             "PREFECT_API_URL": self.api,
             "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{c.PG_USER}@{c.PG_HOST}:{c.PG_PORT}/{self.db}",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false",
-            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # only the runs we create
+            # every server service runs (the scheduler too): deploy() pauses the deployments instead
             "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "WARNING",
             "TRAJECTEN_HOME": str(ROOT),
@@ -191,8 +191,22 @@ class PrefectServer:
         return cp.stdout
 
     def deploy(self) -> None:
+        """Deploy ``prefect.yaml`` as committed, then pause every deployment: the server's scheduler runs
+        (as in production) but creates no runs, so only the runs this benchmark creates are measured and
+        nothing else takes a worker. A paused deployment still runs the flow runs created for it."""
+        import httpx
+
         self.run(["work-pool", "create", "trajecten", "--type", "process"])
         self.run(["--no-prompt", "deploy", "--all"])
+        with httpx.Client(base_url=self.api, timeout=30) as http:
+            deployments = http.post("/deployments/filter", json={}).raise_for_status().json()
+            for d in deployments:
+                http.patch(f"/deployments/{d['id']}", json={"paused": True}).raise_for_status()
+            # pausing deletes the future scheduled runs; one already due (a minute boundary passed during
+            # the deploy) would still be taken by a worker
+            for r in http.post("/flow_runs/filter", json={"flow_runs": {"state": {"type": {"any_": [
+                    "SCHEDULED"]}}}}).raise_for_status().json():
+                http.delete(f"/flow_runs/{r['id']}").raise_for_status()
 
     @staticmethod
     def stop(procs: list[subprocess.Popen]) -> None:

@@ -1,7 +1,9 @@
 """Prefect flow ``zgw``: register trajectories as zaken in the Zaken API (every 10 minutes).
 
 The outbox makes it safe to run late or twice: what was sent is not sent again, and while the ZGW
-service is down nothing fails here (rows wait with a growing delay; see docs/zgw.md).
+service is down nothing fails here (rows wait with a growing delay; see docs/zgw.md). Without
+``TRAJECTEN_ZGW_ZAKEN_URL`` the flow returns "niet geconfigureerd" at once (as the embedded scheduler
+leaves the job out).
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten.koppelingen import laad
+from trajecten import jobs, rooster
 
 
 @task(name="zgw-outbox", **RETRY)
 def send_outbox() -> dict:
     with engine() as eng:
-        return laad(eng.settings.zgw_koppeling).job(eng)
+        return jobs.zgw(eng)
 
 
 @flow(name="zgw")
 def zgw() -> dict:
+    if (uit := rooster.uit("zgw")) is not None:
+        return uit
     counts = send_outbox()
     get_run_logger().info("zgw: %s", counts)
     publish("zgw", "ZGW-registratie: zaken, statussen en resultaten", counts)

@@ -1,8 +1,9 @@
 """Privacy scan of the whole test session (pytest plugin, loaded by conftest.py): a BSN never appears in a
 log line, a mail, a URL, an exception message or a Prefect artifact.
 
-During the session this captures, in this process: every log record (a handler at the root logger; the
-engine's loggers are turned up to DEBUG), every mail sent over SMTP (``smtplib.SMTP.send_message``:
+During the session this captures, in this process: every log record (``logging.Logger.handle`` is
+wrapped, so a library that reconfigures logging, as Prefect does when a flow's function runs in the test
+process, cannot remove the capture; the engine's loggers are turned up to DEBUG), every mail sent over SMTP (``smtplib.SMTP.send_message``:
 headers and decoded body), every URL requested over HTTP (``httpx``: the web tests' TestClient, the feed
 and ZGW connectors), the message of every refusal the engine raises (``OngeldigeInvoer`` and its
 siblings) and whatever a test hands to :func:`voeg_toe` (the Prefect artifacts and worker logs of
@@ -109,8 +110,14 @@ def _installeer() -> None:
 
     from trajecten import fouten
 
-    root = logging.getLogger()
-    root.addHandler(_Vanger())
+    vanger = _Vanger()
+    handle = logging.Logger.handle
+
+    def handle_gescand(self, record):
+        vanger.handle(record)
+        return handle(self, record)
+
+    logging.Logger.handle = handle_gescand
     for naam in ("trajecten", "connectors", "flows", "regels"):
         logging.getLogger(naam).setLevel(logging.DEBUG)
 

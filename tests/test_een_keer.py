@@ -37,6 +37,24 @@ def _trajecten(engine, cid: int, instrument: str) -> list:
                             .order_by(T.c.id)).all()
 
 
+def _tegelijk(fn, n: int) -> list:
+    """``fn(i)`` for i in 0..n-1, each in its own thread, all at once; their results (an exception is a result)."""
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - a refusal is the result
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return results
+
+
 def _payouts(engine) -> list:
     with engine.db.connect() as conn:
         return conn.execute(sa.select(U).order_by(U.c.id)).all()
@@ -86,20 +104,12 @@ def _concurrent_starts(url: str, clock, n: int = 8) -> tuple[list, int, int]:
     engines = [open_engine(url, clock) for _ in range(n)]  # opened (and migrated) one after the other
     cid = client(engines[0])
     barrier = threading.Barrier(n, timeout=60)
-    results: list = [None] * n
 
-    def run(i: int) -> None:
+    def start(i: int) -> int:
         barrier.wait()
-        try:
-            results[i] = engines[i].start(IB, cid, FEITEN[IB], actor=f"coach.{i}").traject_id
-        except Exception as exc:  # noqa: BLE001 - the refusal is the result
-            results[i] = exc
+        return engines[i].start(IB, cid, FEITEN[IB], actor=f"coach.{i}").traject_id
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = _tegelijk(start, n)
     for eng in engines:
         eng.db.dispose()
     check = open_engine(url, clock)
@@ -172,7 +182,6 @@ def test_two_kansen_in_kaart_runs_at_the_same_moment_start_one_per_client(db_url
     engines = [open_engine(db_url, clock) for _ in range(2)]
     clients = [client(engines[0], b) for b in ("111222333", "123456782", "100000009")]
     barrier = threading.Barrier(2, timeout=60)
-    results: list = [None, None]
     for eng in engines:
         real = eng.start_many
 
@@ -182,14 +191,7 @@ def test_two_kansen_in_kaart_runs_at_the_same_moment_start_one_per_client(db_url
 
         eng.start_many = after_both_read
 
-    def run(i: int) -> None:
-        results[i] = kansen.bijwerken(engines[i])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    results = _tegelijk(lambda i: kansen.bijwerken(engines[i]), 2)
     try:
         assert [r["kandidaten"] for r in results] == [3, 3]
         assert sorted((r["gestart"], r["al_lopend"]) for r in results) == [(0, 3), (3, 0)]
@@ -364,16 +366,8 @@ def test_two_sweepers_asking_for_one_premium_at_once_pay_once(pg_url, clock, tmp
     for _ in range(2):
         engines[0].start(PW, cid, FEITEN[PW], actor=ACTOR)
     hook.armed = True
-    results: list = [None, None]
-
-    def run(i: int) -> None:
-        results[i] = engines[i].sweep(now=at(2026, 1, 12, 9), batch_size=1)  # one step each (SKIP LOCKED)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    # one step each (SKIP LOCKED)
+    results = _tegelijk(lambda i: engines[i].sweep(now=at(2026, 1, 12, 9), batch_size=1), 2)
     try:
         assert sum(r.betalingen_voorgesteld for r in results) == 1
         assert sum(r.incidenten for r in results) == 1
@@ -381,3 +375,18 @@ def test_two_sweepers_asking_for_one_premium_at_once_pay_once(pg_url, clock, tmp
     finally:
         for eng in engines:
             eng.db.dispose()
+
+
+def test_a_client_added_without_birth_date_gets_it_with_client_wijzig_then_premie_op_werk_starts(tmp_path):
+    """The reviewer's path: `client toevoegen` without --geboortedatum, then the premium's rule needs it."""
+    db = tmp_path / "cli.db"
+    assert _cli(db, "client", "toevoegen", "--bsn", "111222333", "--naam", "A. de Vries", "--postcode", "9713 AB",
+                "--bijstand-sinds", "2015-01-01").returncode == 0
+    start = ("start", PW, "--client", "1", "--fact", "werk_start=2026-03-02", "--fact", "uren_per_week=20",
+             "--fact", "contract_maanden=12")
+    refused = _cli(db, *start)
+    assert refused.returncode == 2 and "geboortedatum" in refused.stderr
+    assert _cli(db, "client", "wijzig", "1", "--geboortedatum", "2999-01-01").returncode == 2  # in the future
+    r = _cli(db, "client", "wijzig", "1", "--geboortedatum", "1980-01-01", "--reden", "ontbrak")
+    assert r.returncode == 0, r.stderr
+    assert _cli(db, *start).returncode == 0

@@ -345,9 +345,8 @@ def test_the_pseudonym_is_keyed(tmp_path, clock):
     eng.db.dispose()
 
 
-def test_serve_warns_about_the_development_key():
-    assert "TRAJECTEN_LOGBOEK_SLEUTEL" in logboek.sleutel_waarschuwing(load_settings())
-    assert logboek.sleutel_waarschuwing(load_settings(logboek_sleutel="een-eigen-geheime-sleutel")) is None
+def test_the_logboek_key_is_at_least_16_characters():
+    # the development key's warning (every process) and refusal (production): tests/test_omgeving.py
     with pytest.raises(Exception, match="TRAJECTEN_LOGBOEK_SLEUTEL"):
         load_settings(logboek_sleutel="kort")  # at least 16 characters
 

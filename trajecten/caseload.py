@@ -14,7 +14,7 @@ lead accepts it (:func:`accepteer_overplaatsing`), or stay when it is rejected. 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +62,8 @@ def _ev(client_id: int, type_: str, door: str, now: datetime, payload: dict) -> 
 
 
 def _client(engine, conn, client_id: int):
-    q = sa.select(C.c.id, C.c.gebied, C.c.coach, C.c.postcode, C.c.doelgroep, C.c.naam).where(C.c.id == client_id)
+    q = sa.select(C.c.id, C.c.gebied, C.c.coach, C.c.postcode, C.c.doelgroep, C.c.naam,
+                  C.c.geboortedatum).where(C.c.id == client_id)
     if engine.is_postgres:
         q = q.with_for_update()
     row = conn.execute(q).first()
@@ -188,16 +189,20 @@ def clienten_van_coach(engine, gebied: str, coach: str, limit: int = 500) -> lis
 
 
 def wijzig_client(engine, client_id: int, *, door: str, postcode: str | None = None,
-                  doelgroep: str | None = _ONGEWIJZIGD, reden: str = "") -> Wijziging:
-    """Record a new postcode and/or target group. The postcode is checked (outside the municipality:
-    refused); when it puts the client in another team, a transfer proposal is recorded for a team lead
-    to accept: the client's team and coach do not change here."""
+                  doelgroep: str | None = _ONGEWIJZIGD, geboortedatum: date | None = None,
+                  reden: str = "") -> Wijziging:
+    """Record a new postcode, target group and/or date of birth (a rule such as Premie op Werk's needs it).
+    The postcode is checked (outside the municipality: refused); when it puts the client in another team,
+    a transfer proposal is recorded for a team lead to accept: the client's team and coach do not change
+    here."""
     if not door:
         raise OngeldigeInvoer("door", "wie wijzigt de cliënt?")
     nieuw_pc = normaliseer_postcode(postcode) if postcode not in (None, "") else None
     nieuwe_dg = normaliseer_doelgroep(doelgroep) if doelgroep is not _ONGEWIJZIGD else _ONGEWIJZIGD
-    if nieuw_pc is None and nieuwe_dg is _ONGEWIJZIGD:
-        raise OngeldigeInvoer("postcode", "geef een nieuwe postcode of doelgroep")
+    if nieuw_pc is None and nieuwe_dg is _ONGEWIJZIGD and geboortedatum is None:
+        raise OngeldigeInvoer("postcode", "geef een nieuwe postcode, doelgroep of geboortedatum")
+    if geboortedatum is not None and geboortedatum > local_date(engine.clock.now()):
+        raise OngeldigeInvoer("geboortedatum", "ligt in de toekomst")
     now = engine.clock.now()
     with engine.db.begin() as conn:
         client = _client(engine, conn, client_id)
@@ -209,9 +214,13 @@ def wijzig_client(engine, client_id: int, *, door: str, postcode: str | None = N
             veranderd["postcode"] = {"van": client.postcode, "naar": pc}
         if dg != client.doelgroep:
             veranderd["doelgroep"] = {"van": client.doelgroep, "naar": dg}
+        gd = geboortedatum or client.geboortedatum
+        if gd != client.geboortedatum:
+            veranderd["geboortedatum"] = {"van": client.geboortedatum and client.geboortedatum.isoformat(),
+                                          "naar": gd.isoformat()}
         events = []
         if veranderd:
-            conn.execute(C.update().where(C.c.id == client_id).values(postcode=pc, doelgroep=dg))
+            conn.execute(C.update().where(C.c.id == client_id).values(postcode=pc, doelgroep=dg, geboortedatum=gd))
             events.append(_ev(client_id, "client_gewijzigd", door, now, {**veranderd, "reden": reden.strip()[:500]}))
         open_ = conn.execute(sa.select(O.c.id, O.c.naar_gebied).where(
             O.c.client_id == client_id, O.c.status == OverplaatsingStatus.open.value)).all()

@@ -268,13 +268,17 @@ def client_wijzig(
     client: int,
     postcode: Optional[str] = typer.Option(None, help="nieuwe postcode (verhuizing)"),
     doelgroep: Optional[str] = typer.Option(None, help="centrale doelgroep; '' voor geen"),
+    geboortedatum: Optional[str] = typer.Option(None, "--geboortedatum", help="geboortedatum JJJJ-MM-DD"),
     reden: str = typer.Option("", help="toelichting"),
     door: Optional[str] = typer.Option(None, "--door"),
 ):
-    """Postcode of doelgroep wijzigen; hoort de cliënt dan bij een ander team, dan volgt een overplaatsingsvoorstel."""
+    """Postcode, doelgroep of geboortedatum wijzigen; hoort de cliënt dan bij een ander team, dan volgt een
+    overplaatsingsvoorstel."""
     from . import caseload
 
     kw = {} if doelgroep is None else {"doelgroep": doelgroep}
+    if geboortedatum is not None:
+        kw["geboortedatum"] = _parse_date(geboortedatum, "--geboortedatum")
     w = caseload.wijzig_client(_engine(), client, door=_actor(door), postcode=postcode, reden=reden, **kw)
     if w.overplaatsing_id:
         out.print(f"cliënt {client}: hoort nu bij team {w.team}; overplaatsingsvoorstel {w.overplaatsing_id} "
@@ -478,19 +482,15 @@ def serve(
 ):
     """Draai de engine in één proces: webpagina's en REST API (uvicorn) plus de ingebouwde planner die sweep,
     signalen, feed, export en rapportage vuurt."""
-    import logging
-    import signal
-
-    import uvicorn
-
     from . import scheduler
-    from .web import create_app, klaar_voor_verkeer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if db is None and demo:
         db = Path("demo.db")
     if db is not None:
         _state["url"] = f"sqlite:///{db}"
+    settings = _webserver_instellingen()
+    if demo and settings.omgeving == "productie":
+        fail("--demo maakt demo-gebruikers met bekende wachtwoorden: niet met TRAJECTEN_OMGEVING=productie")
     if demo and db is not None and not db.exists():
         from .demo import print_summary, run_demo
 
@@ -506,23 +506,47 @@ def serve(
             table.add_row(u["gebruikersnaam"], u["rol"], u["gebied"], u["wachtwoord"])
         out.print(table)
         out.print(f"API-token voor de UWV-feed (demo, rol koppeling): [bold]{DEMO_TOKEN}[/]")
-    if (w := logboek.sleutel_waarschuwing(eng.settings)) is not None:
-        err.print(f"[bold yellow]waarschuwing:[/] {w}", highlight=False)
-    app = create_app(eng)
+    _webserver(eng, host, port, f"sweep elke {eng.settings.sweep_interval_s} s", scheduler.start)
+
+
+def _webserver_instellingen():
+    """Logging to stderr (the engine's warnings, e.g. a development key), and in production the web
+    server's own check (session key, secure cookies) before the database is touched."""
+    import logging
+
+    from .omgeving import controleer_web
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings(**({"database_url": _state["url"]} if _state.get("url") else {}))
+    controleer_web(settings)
+    return settings
+
+
+def _webserver(eng, host: str, port: int, wat: str, planner=None) -> None:
+    """Serve the pages and the API with uvicorn until Ctrl-C or SIGTERM; ``planner(eng)`` starts the embedded
+    scheduler next to it (``serve``), stopped when the server stops."""
+    import signal
+
+    import uvicorn
+
+    from .web import create_app, klaar_voor_verkeer
+
+    server = uvicorn.Server(uvicorn.Config(create_app(eng), host=host, port=port, log_level="info",
+                                           access_log=False, lifespan="off"))
     klaar_voor_verkeer()
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    out.print(f"trajecten serve: database {eng.db.url.render_as_string(hide_password=True)}, "
-              f"sweep elke {eng.settings.sweep_interval_s} s; web op http://{host}:{port} (Ctrl-C stopt)")
+    out.print(f"trajecten {'serve' if planner else 'web'}: database "
+              f"{eng.db.url.render_as_string(hide_password=True)}, {wat}; web op http://{host}:{port} (Ctrl-C stopt)",
+              highlight=False, soft_wrap=True)
     # uvicorn handles SIGINT/SIGTERM itself and re-raises the signal after it stopped: make that harmless
     signal.signal(signal.SIGTERM, lambda *_: None)
-    sched = scheduler.start(eng)
+    sched = planner(eng) if planner else None
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        sched.shutdown(wait=True)
+        if sched is not None:
+            sched.shutdown(wait=True)
     if not server.started and not server.should_exit:
         fail(f"de webserver kon niet starten op {host}:{port} (poort bezet?)")
     out.print("gestopt")
@@ -1006,6 +1030,188 @@ def anonimiseer(now: Optional[str] = typer.Option(None, "--now", help="doe alsof
     else:
         out.print(f"peildatum {res.peildatum}: {res.geanonimiseerd} cliënten geanonimiseerd, "
                   f"{res.wacht_op_betaling} wachten nog op een openstaande uitbetaling")
+
+
+# --------------------------------------------------------------------------- distributed mode: web, schema, cluster
+
+
+@app.command("web")
+@clean_errors
+def web_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="adres voor de webpagina's en de API (0.0.0.0: alle)"),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="poort (0: een vrije poort)"),
+):
+    """Alleen de backoffice (webpagina's en REST API), zonder de ingebouwde planner: voor naast de
+    Prefect-workers (gedistribueerd, docs/deploy.md). Eén proces met alles is `trajecten serve`."""
+    _webserver_instellingen()
+    _webserver(_engine(), host, port, "zonder ingebouwde planner (de schema's draaien in Prefect)")
+
+
+db_app = typer.Typer(help="Het schema van de engine-database (Alembic-migraties)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _database_url() -> str:
+    return load_settings(**({"database_url": _state["url"]} if _state.get("url") else {})).database_url
+
+
+def _db_fout(exc: Exception) -> None:
+    import sqlalchemy as sa
+
+    if isinstance(exc, sa.exc.DBAPIError):  # one line, never the URL with its password
+        fail(f"database: {str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__}")
+    raise exc
+
+
+@db_app.command("migreer")
+@clean_errors
+def db_migreer():
+    """Breng het schema naar de nieuwste migratie: de expliciete stap van een upgrade, vóór de nieuwe code
+    start (docs/deploy.md). Veilig om te herhalen; wie tegelijk migreert wacht op een slot. Controleren zonder
+    te migreren: `python -m trajecten.gezondheid` (exit 0: schema bij)."""
+    from .migreren import migreer
+
+    try:
+        voor, na = migreer(_database_url())
+    except Exception as exc:  # noqa: BLE001
+        _db_fout(exc)
+    tekst = lambda r: ", ".join(r) or "(leeg)"  # noqa: E731
+    if voor == na:
+        out.print(f"schema was al bij: revisie {tekst(na)}")
+    else:
+        out.print(f"schema gemigreerd: revisie {tekst(voor)} -> {tekst(na)}")
+
+
+cluster_app = typer.Typer(help="Het hele gedistribueerde stelsel op één machine, om te proberen en te testen: "
+                               "Prefect-server, workers en web (productie: deploy/ met systemd)",
+                          no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
+
+
+def _lokale_tijd(iso: Optional[str]) -> str:
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+@cluster_app.command("start")
+def cluster_start(
+    workers: int = typer.Option(2, "--workers", min=1, max=16, help="aantal Prefect-workers"),
+    database_url: Optional[str] = typer.Option(None, "--database-url",
+                                               help="engine-database, PostgreSQL (standaard: TRAJECTEN_DATABASE_URL); "
+                                                    "wordt aangemaakt als ze niet bestaat"),
+    prefect_database_url: Optional[str] = typer.Option(
+        None, "--prefect-database-url", help="Prefects eigen database (standaard: <engine-database>_prefect op "
+                                             "dezelfde server); wordt aangemaakt, met pg_trgm"),
+    poort: int = typer.Option(4200, "--poort", min=1, max=65535, help="poort van de Prefect-server (API en UI)"),
+    web_poort: int = typer.Option(8000, "--web-poort", min=1, max=65535, help="poort van de backoffice"),
+    host: str = typer.Option("127.0.0.1", "--host", help="adres waarop server en web luisteren (0.0.0.0: alle)"),
+    publieke_url: Optional[str] = typer.Option(
+        None, "--publieke-url", help="de Prefect-server zoals een browser hem bereikt, bv. http://server.gemeente.nl:4200 "
+                                     "(voor de UI; standaard het adres van --host en --poort)"),
+    map_: Path = typer.Option(Path(".cluster"), "--map", help="map voor logs, pids en PREFECT_HOME"),
+    limiet: int = typer.Option(4, "--limiet", min=1, max=64, help="flow runs per worker tegelijk"),
+    timeout: float = typer.Option(120.0, "--timeout", min=5, help="seconden per onderdeel om klaar te zijn"),
+):
+    """Start Prefect-server, work pool en deployments (prefect.yaml), N workers en `trajecten web`, elk als
+    achtergrondproces met een log in <map>/logs. Stoppen: `trajecten cluster stop`."""
+    from . import cluster
+
+    url = database_url or _state.get("url")
+    if not url:
+        fail("--database-url ontbreekt (of zet TRAJECTEN_DATABASE_URL): een PostgreSQL-database voor de engine")
+    inst = cluster.Instellingen(database_url=url, prefect_database_url=prefect_database_url, workers=workers,
+                                poort=poort, web_poort=web_poort, host=host, publieke_url=publieke_url, map=map_,
+                                limiet=limiet, timeout_s=timeout)
+    try:
+        staat = cluster.start(inst, meld=lambda s: out.print(s, highlight=False, soft_wrap=True))
+    except cluster.ClusterFout as exc:
+        fail(str(exc))
+    table = Table("proces", "pid", "poort", "log", title="Cluster gestart")
+    for p in staat.processen:
+        table.add_row(p.naam, str(p.pid), str(p.poort or "-"), p.log)
+    out.print(table)
+    out.print(f"Prefect UI: [bold]{staat.ui_url}[/]   backoffice: [bold]{staat.web_url}[/]\n"
+              f"status: trajecten cluster status --map {map_}   stoppen: trajecten cluster stop --map {map_}",
+              highlight=False)
+
+
+@cluster_app.command("status")
+def cluster_status(
+    map_: Path = typer.Option(Path(".cluster"), "--map", help="de map van `cluster start`"),
+    runs: int = typer.Option(10, "--runs", min=1, max=100, help="zoveel recente flow runs tonen"),
+    json_: bool = typer.Option(False, "--json", help="als JSON"),
+):
+    """Elk proces (leeft of niet, pid, poort, log), en van de Prefect-server de deployments, workers en de
+    recente en volgende flow runs. Exit 1 als niet alles draait."""
+    from . import cluster
+
+    try:
+        st = cluster.status(map_, runs=runs)
+    except cluster.ClusterFout as exc:
+        fail(str(exc))
+    alles = all(p["leeft"] for p in st["processen"]) and st["server_gezond"] and st["web_gezond"]
+    if json_:
+        sys.stdout.write(json.dumps(st, ensure_ascii=False, default=str) + "\n")
+        raise typer.Exit(0 if alles else 1)
+    out.print(f"cluster in {st['map']}: gestart {_lokale_tijd(st['gestart_op'])}"
+              + (f", gestopt {_lokale_tijd(st['gestopt_op'])}" if st["gestopt_op"] else "")
+              + f"\nengine-database {st['engine_database']}, Prefect-database {st['prefect_database']}", highlight=False)
+    table = Table("proces", "status", "pid", "poort", "flow runs", "log", title="Processen")
+    for p in st["processen"]:
+        table.add_row(p["naam"], "[green]draait[/]" if p["leeft"] else "[red]gestopt[/]", str(p["pid"]),
+                      str(p["poort"] or "-"), str(p["flow_runs"]) if p["rol"] == "worker" else "", p["log"])
+    out.print(table)
+    gezond = lambda ok: "[green]gezond[/]" if ok else "[red]antwoordt niet[/]"  # noqa: E731
+    out.print(f"Prefect-server {st['api_url']}/health: {gezond(st['server_gezond'])}   (UI {st['ui_url']})\n"
+              f"web {st['web_url']}/ready: {gezond(st['web_gezond'])}", highlight=False)
+    pf = st["prefect"]
+    if pf is None:
+        if st["prefect_fout"]:
+            err.print(f"[yellow]Prefect-server:[/] {st['prefect_fout']}", highlight=False)
+        raise typer.Exit(0 if alles else 1)
+    t = Table("deployment", "schema (Europe/Amsterdam)", "pool", title="Deployments")
+    for d in pf["deployments"]:
+        t.add_row(d["naam"], d["schema"] + (" (gepauzeerd)" if d["gepauzeerd"] else ""), d["pool"] or "-")
+    out.print(t)
+    t = Table("worker", "status", "laatste hartslag", title="Workers in pool trajecten")
+    for w in pf["workers"]:
+        t.add_row(w["naam"], str(w["status"]), _lokale_tijd(w["hartslag"]))
+    out.print(t)
+    t = Table("flow run", "deployment", "toestand", "gepland", "start", "duur", title="Recente flow runs")
+    for r in pf["recent"]:
+        t.add_row(r["naam"], r["deployment"], str(r["toestand"]), _lokale_tijd(r["gepland"]), _lokale_tijd(r["start"]),
+                  f"{r['seconden']:.1f} s" if r["seconden"] else "-")
+    out.print(t if pf["recent"] else "nog geen flow runs")
+    t = Table("flow run", "deployment", "gepland", title="Volgende geplande flow runs")
+    for r in pf["volgende"]:
+        t.add_row(r["naam"], r["deployment"], _lokale_tijd(r["gepland"]))
+    out.print(t if pf["volgende"] else "geen geplande flow runs")
+    raise typer.Exit(0 if alles else 1)
+
+
+@cluster_app.command("stop")
+def cluster_stop(
+    map_: Path = typer.Option(Path(".cluster"), "--map", help="de map van `cluster start`"),
+    wachttijd: float = typer.Option(300.0, "--wachttijd", min=0,
+                                    help="seconden die een worker krijgt om zijn lopende flow runs af te maken "
+                                         "(daarna SIGKILL); langer dan het budget van een sweep (240 s)"),
+):
+    """Stop het cluster: eerst de workers (SIGTERM: geen nieuwe runs, lopende afmaken; na --wachttijd SIGKILL),
+    dan het web, dan de server. Logs blijven in <map>/logs."""
+    from . import cluster
+
+    try:
+        res = cluster.stop(map_, wachttijd=wachttijd, meld=lambda s: out.print(s, highlight=False, soft_wrap=True))
+    except cluster.ClusterFout as exc:
+        fail(str(exc))
+    table = Table("proces", "pid", "hoe", "na", title="Cluster gestopt")
+    for g in res:
+        table.add_row(g.naam, str(g.pid), g.hoe, f"{g.seconden:.1f} s")
+    out.print(table)
 
 
 def main() -> None:  # pragma: no cover

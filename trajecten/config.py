@@ -26,6 +26,12 @@ class SettingsError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRAJECTEN_", extra="ignore")
 
+    omgeving: Literal["ontwikkeling", "productie"] = Field(
+        default="ontwikkeling",
+        description="productie: every start (CLI, web, flows, scheduler) is refused, naming the setting, while a "
+                    "development default is in place (Logboek key, frozen clock, demo paying account, a folder in "
+                    "the working directory); ontwikkeling: a development secret is warned about once per process")
+
     database_url: str = Field(
         default="sqlite:///trajecten.db",
         description="SQLAlchemy URL of the engine database: sqlite:///file.db or postgresql+psycopg://...",
@@ -57,14 +63,25 @@ class Settings(BaseSettings):
     )
 
     uwv_feed_koppeling: str = Field(default="connectors.uwv", description="module of the UWV feed connector")
-    uwv_feed_map: str | None = Field(default=None, description="folder where UWV feed files arrive (hourly import)")
+    uwv_feed_map: str | None = Field(default=None,
+                                     description="folder where UWV feed files arrive (hourly import); a relative path "
+                                                 "lies in TRAJECTEN_GEDEELDE_MAP when that is set")
     uwv_feed_url: str | None = Field(default=None, pattern=r"^https?://", description="URL of the UWV feed to pull")
     uwv_feed_token: str | None = Field(default=None, description="bearer token for the feed URL")
     uwv_feed_verify: str = Field(default="true", description="TLS: true, false, or the path of a CA bundle")
     uwv_feed_timeout_s: float = Field(default=10.0, gt=0, le=300, description="timeout per feed request")
     uwv_feed_paginagrootte: int = Field(default=1000, ge=1, le=10_000, description="records per feed page")
-    export_map: str = Field(default="export", description="folder for payment files and monthly reports")
-    sweep_interval_s: int = Field(default=60, ge=1, le=3600, description="embedded scheduler: seconds between sweeps")
+    export_map: str = Field(default="export",
+                            description="folder for payment files (betalingen/) and monthly reports (rapportage/); "
+                                        "a relative path lies in TRAJECTEN_GEDEELDE_MAP when that is set")
+    gedeelde_map: str | None = Field(
+        default=None,
+        description="shared folder, mounted at the same absolute path on every worker (distributed mode): relative "
+                    "TRAJECTEN_UWV_FEED_MAP and TRAJECTEN_EXPORT_MAP lie in it, so feed input, payment files and "
+                    "reports do not land on whichever worker ran the job; unset: relative to the working directory")
+    sweep_interval_s: int = Field(default=60, ge=1, le=3600,
+                                  description="seconds between sweeps (embedded scheduler; prefect.yaml's sweep "
+                                              "deployment runs on the same interval: see trajecten/rooster.py)")
     schema_signalen: str = Field(default="30 6 * * *", description="cron (Europe/Amsterdam): escalations and reminders")
     schema_feed: str = Field(default="0 * * * 1-5", description="cron: UWV feed import (hourly on working days)")
     schema_export: str = Field(default="0 7 * * 1-5", description="cron: payout export (daily on working days)")
@@ -174,7 +191,8 @@ class Settings(BaseSettings):
         default=SecretStr(LOGBOEK_DEV_SLEUTEL), min_length=16,
         description="secret key of the HMAC-SHA256 that pseudonymises the BSN in the processing log "
                     "(keep it; a new key makes older records unfindable for an access request). The default "
-                    "is for development only: serve warns about it")
+                    "is for development only: with TRAJECTEN_OMGEVING=productie nothing starts with it, otherwise "
+                    "every process warns once")
     bewaartermijn_maanden: int | None = Field(
         default=None, ge=1, le=1200,
         description="months after a client's last trajectory ended before their personal data is anonymised; "
@@ -223,6 +241,31 @@ class Settings(BaseSettings):
             date.fromisoformat(part)
         return v
 
+    # ---- folders: where the jobs read feed files and write payment files and reports
+
+    def pad(self, map_: str | Path) -> Path:
+        """A folder named in the settings or a job's parameter: an absolute path as given, a relative one
+        inside TRAJECTEN_GEDEELDE_MAP when that is set (else relative to the working directory)."""
+        p = Path(map_).expanduser()
+        if p.is_absolute() or not self.gedeelde_map:
+            return p
+        return Path(self.gedeelde_map).expanduser() / p
+
+    @property
+    def feed_map(self) -> Path | None:
+        """Where UWV feed files arrive; None: no folder import."""
+        return self.pad(self.uwv_feed_map) if self.uwv_feed_map else None
+
+    @property
+    def betalingen_map(self) -> Path:
+        """Where the payout export writes its pain.001 files."""
+        return self.pad(self.export_map) / "betalingen"
+
+    @property
+    def rapportage_map(self) -> Path:
+        """Where the monthly report writes its figures and report."""
+        return self.pad(self.export_map) / "rapportage"
+
 
 def _check_zaaktypen(path: Path) -> None:
     """The ZGW mapping file: per instrument ``zaaktype`` (URL), ``statustypen`` (gepland, actief, afgerond:
@@ -257,14 +300,21 @@ def _check_zaaktypen(path: Path) -> None:
 
 
 def load_settings(**overrides) -> Settings:
+    """The settings from the environment (plus ``overrides``), checked: every entry point (CLI, web, flows,
+    the embedded scheduler, ``Engine.open``) reads them here. In production a development default is refused
+    (:func:`trajecten.omgeving.controleer`), elsewhere a development secret is warned about once."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():
             name = "TRAJECTEN_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
             msgs.append(f"{name}: {err['msg']}")
         raise SettingsError("; ".join(msgs)) from None
+    from .omgeving import controleer
+
+    controleer(settings)
+    return settings
 
 
 @lru_cache(maxsize=1)

@@ -55,10 +55,12 @@ def anonimiseren(engine: Engine) -> dict:
     return {**anonimiseer(engine).as_dict(), "idempotentie_opgeruimd": opruimen(engine)}
 
 
-def uitbetalingen_export(engine: Engine, map_: Path | str, door: str = "systeem:export") -> dict:
-    """Export approved payouts to one pain.001 file in ``map_`` (named after the batch)."""
+def uitbetalingen_export(engine: Engine, map_: Path | str | None = None, door: str = "systeem:export") -> dict:
+    """Export approved payouts to one pain.001 file in ``map_`` (named after the batch); default: the
+    settings' folder (``<TRAJECTEN_EXPORT_MAP>/betalingen``, inside TRAJECTEN_GEDEELDE_MAP when set)."""
     from . import uitbetalingen
 
+    map_ = engine.settings.betalingen_map if map_ is None else map_
     res = uitbetalingen.exporteer(engine, door=door)
     out = {"batch": res.batch_id, "aantal": res.aantal, "totaal": f"{res.totaal:.2f}",
            "niet_geexporteerd": len(res.overgeslagen)}
@@ -69,6 +71,45 @@ def uitbetalingen_export(engine: Engine, map_: Path | str, door: str = "systeem:
         path.write_bytes(res.xml)
         out["bestand"] = path.name
     return out
+
+
+def uwv_feed(engine: Engine, map_: Path | str | None = None) -> dict:
+    """The files that arrived in the feed folder (``map_``, default TRAJECTEN_UWV_FEED_MAP), then, when
+    TRAJECTEN_UWV_FEED_URL is set, the pages behind the HTTP cursor. ``{"map": ..., "http": ...}``, each
+    part only when configured."""
+    from .koppelingen import uwv_feed as connector
+
+    s = engine.settings
+    feed = connector(s)
+    folder = s.pad(map_) if map_ is not None else s.feed_map
+    out: dict = {}
+    if folder is not None:
+        out["map"] = feed.verwerk_map(engine, folder)
+    if s.uwv_feed_url:
+        out["http"] = feed.haal_op_volgens_instellingen(engine)
+    return out
+
+
+def meldingen(engine: Engine) -> dict:
+    """Mail reminders and escalations (connector named by TRAJECTEN_MELDINGEN_KOPPELING)."""
+    from .koppelingen import laad
+
+    return laad(engine.settings.meldingen_koppeling).meldingen_job(engine)
+
+
+def zgw(engine: Engine) -> dict:
+    """Register trajectories as zaken from the outbox (connector named by TRAJECTEN_ZGW_KOPPELING)."""
+    from .koppelingen import laad
+
+    return laad(engine.settings.zgw_koppeling).job(engine)
+
+
+def gezondheid(engine: Engine) -> dict:
+    """Readiness of this engine's database, for a monitoring probe or a worker's start check: the same
+    dict as ``GET /ready`` (``trajecten.gezondheid.gereedheid``); ``["gereed"]`` says whether it is ready."""
+    from .gezondheid import gereedheid
+
+    return gereedheid(engine.db, engine.clock.now())
 
 
 def maandrapportage(engine: Engine, jaar: int | None = None, maand: int | None = None,

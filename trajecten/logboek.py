@@ -188,16 +188,6 @@ def _sleutel(engine) -> str:
     return engine.settings.logboek_sleutel.get_secret_value()
 
 
-def sleutel_waarschuwing(settings) -> str | None:
-    """What ``serve`` says when the pseudonymisation key is still the development default."""
-    from .config import LOGBOEK_DEV_SLEUTEL
-
-    if settings.logboek_sleutel.get_secret_value() != LOGBOEK_DEV_SLEUTEL:
-        return None
-    return ("TRAJECTEN_LOGBOEK_SLEUTEL staat op de ontwikkelsleutel; zet een eigen geheime sleutel (het logboek "
-            "pseudonimiseert BSN's ermee) en bewaar hem: met een andere sleutel zijn oude records niet meer te vinden")
-
-
 # --------------------------------------------------------------------------- recording
 
 

@@ -1,16 +1,17 @@
 """The embedded trigger: APScheduler in the same process as the engine (``trajecten serve``).
 
 The same job functions as the Prefect deployments (``trajecten.jobs``), on the same schedules, in
-Europe/Amsterdam. Jobs are kept in the engine database (SQLAlchemyJobStore), so a restart resumes: a
-run missed while the process was down runs once on start (coalesce, no misfire limit). APScheduler 3 is
-one process per job store (its FAQ): this is the single-process mode; several processes use Prefect.
+Europe/Amsterdam: both follow the one table in ``trajecten/rooster.py`` (``tests/test_pariteit.py``
+compares it with ``prefect.yaml``); a job whose connector is not configured is left out. Jobs are kept
+in the engine database (SQLAlchemyJobStore), so a restart resumes: a run missed while the process was
+down runs once on start (coalesce, no misfire limit). APScheduler 3 is one process per job store (its
+FAQ): this is the single-process mode; several processes use Prefect.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -19,9 +20,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import jobs
+from . import rooster
 from .engine import Engine
-from .koppelingen import laad, uwv_feed
 from .tijd import TZ
 
 log = logging.getLogger("trajecten.scheduler")
@@ -45,40 +45,20 @@ class JobSpec:
     enabled: Callable[[Engine], bool] = lambda eng: True
 
 
-def _feed(eng: Engine) -> dict:
-    """Files that arrived in the feed folder, then (if a URL is set) the pages behind the HTTP cursor."""
-    feed = uwv_feed(eng.settings)
-    out: dict = {}
-    if eng.settings.uwv_feed_map:
-        out["map"] = feed.verwerk_map(eng, eng.settings.uwv_feed_map)
-    if eng.settings.uwv_feed_url:
-        out["http"] = feed.haal_op_volgens_instellingen(eng)
-    return out
+def trigger(schema: rooster.Schema):
+    """A crontab (Europe/Amsterdam) or an interval in seconds as an APScheduler trigger."""
+    if isinstance(schema, int):
+        return IntervalTrigger(seconds=schema, timezone=TZ)
+    return CronTrigger.from_crontab(schema, timezone=TZ)
 
 
-JOBS: dict[str, JobSpec] = {
-    "sweep": JobSpec(lambda e: jobs.sweep(e, budget_s=max(e.settings.sweep_interval_s * 0.8, 1)),
-                     lambda e: IntervalTrigger(seconds=e.settings.sweep_interval_s, timezone=TZ)),
-    "signalen": JobSpec(jobs.signalen, lambda e: CronTrigger.from_crontab(e.settings.schema_signalen, timezone=TZ)),
-    "uwv_feed": JobSpec(_feed, lambda e: CronTrigger.from_crontab(e.settings.schema_feed, timezone=TZ),
-                        enabled=lambda e: bool(e.settings.uwv_feed_map or e.settings.uwv_feed_url)),
-    "uitbetalingen_export": JobSpec(
-        lambda e: jobs.uitbetalingen_export(e, Path(e.settings.export_map) / "betalingen"),
-        lambda e: CronTrigger.from_crontab(e.settings.schema_export, timezone=TZ)),
-    "kansen_in_kaart": JobSpec(jobs.kansen_in_kaart,
-                               lambda e: CronTrigger.from_crontab(e.settings.schema_kansen_in_kaart, timezone=TZ)),
-    "anonimiseren": JobSpec(jobs.anonimiseren,
-                            lambda e: CronTrigger.from_crontab(e.settings.schema_anonimiseer, timezone=TZ)),
-    "maandrapportage": JobSpec(
-        lambda e: jobs.maandrapportage(e, map_=Path(e.settings.export_map) / "rapportage"),
-        lambda e: CronTrigger.from_crontab(e.settings.schema_rapportage, timezone=TZ)),
-    "meldingen": JobSpec(lambda e: laad(e.settings.meldingen_koppeling).meldingen_job(e),
-                         lambda e: CronTrigger.from_crontab(e.settings.schema_meldingen, timezone=TZ),
-                         enabled=lambda e: bool(e.settings.smtp_host)),
-    "zgw": JobSpec(lambda e: laad(e.settings.zgw_koppeling).job(e),
-                   lambda e: CronTrigger.from_crontab(e.settings.schema_zgw, timezone=TZ),
-                   enabled=lambda e: bool(e.settings.zgw_zaken_url)),
-}
+def _spec(taak: rooster.Taak) -> JobSpec:
+    return JobSpec(taak.fn, lambda e: trigger(taak.schema(e.settings)), lambda e: taak.actief(e.settings))
+
+
+# the jobs, their schedules and their "configured" predicates come from the one table (trajecten/rooster.py)
+# that prefect.yaml is checked against
+JOBS: dict[str, JobSpec] = {naam: _spec(taak) for naam, taak in rooster.TAKEN.items()}
 
 
 def build(engine: Engine) -> BaseScheduler:

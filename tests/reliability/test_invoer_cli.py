@@ -57,6 +57,14 @@ def _is_date(s: str) -> bool:
         return False
 
 
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
 def _is_moment(s: str) -> bool:
     try:
         datetime.fromisoformat(s)
@@ -209,6 +217,22 @@ CASES: list[tuple[str, object, tuple[str, ...]]] = [
                                                                 "past niet"]), ("overplaatsing",)),
     ("logboek inzage", lambda c: st.one_of(geen_getal, te_groot).map(lambda x: ["logboek", "inzage", "--client", x]),
      ("--client", "client")),
+    # distributed mode: nothing may start on broken input (a valid --port would start the web server)
+    ("web", lambda c: st.one_of(geen_getal, st.integers(65536, 2**40).map(str), st.integers(-(2**40), -1).map(str))
+     .map(lambda x: ["web", "--port", x]), ("--port",)),
+    ("cluster start", lambda c: st.one_of(
+        tekst.filter(lambda s: not s.lower().startswith("postgres")).map(
+            lambda x: ["cluster", "start", "--database-url", x, "--map", str(c.tmp / "cluster")]),
+        st.one_of(geen_getal, st.integers(17, 2**40).map(str), st.integers(-(2**40), 0).map(str)).map(
+            lambda x: ["cluster", "start", "--workers", x, "--map", str(c.tmp / "cluster")])),
+     ("--database-url", "--workers")),
+    ("cluster status", lambda c: st.one_of(
+        naam.map(lambda x: ["cluster", "status", "--map", str(c.tmp / f"geen-{x}")]),
+        geen_getal.map(lambda x: ["cluster", "status", "--runs", x])), ("geen cluster", "--runs")),
+    ("cluster stop", lambda c: st.one_of(
+        naam.map(lambda x: ["cluster", "stop", "--map", str(c.tmp / f"geen-{x}")]),
+        tekst.filter(lambda s: not _is_float(s)).map(lambda x: ["cluster", "stop", "--wachttijd", x])),
+     ("geen cluster", "--wachttijd")),
 ]
 
 
@@ -311,5 +335,6 @@ def test_every_command_has_a_case():
     covered = {c[0] for c in CASES}
     without = sorted(set(_commands()) - covered)
     # commands that take no input worth breaking (beyond an unknown option) or only free text
-    no_input = {"incidenten", "instellingen", "regels lijst", "feed quarantaine", "caseload", "controleer"}
+    no_input = {"incidenten", "instellingen", "regels lijst", "feed quarantaine", "caseload", "controleer",
+                "db migreer"}
     assert set(without) - no_input == set(), f"commands without a broken-input case: {set(without) - no_input}"

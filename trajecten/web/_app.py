@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import _api, _caseload, _fouten, _pages, _traject_nieuw
+from . import _api, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
 from ._toegang import PUBLIEK, ROUTE_ROLES
 from ._verwerkingen import LogboekMiddleware
 
@@ -100,6 +100,8 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     @app.get("/gezond", include_in_schema=False)
     def gezond():
         return {"status": "ok"}
+
+    app.include_router(_gezondheid.router)  # /health, /ready, /metrics: no login, no personal data
 
     app.mount("/static", StaticFiles(directory=str(HIER / "static")), name="static")
     _fouten.install(app)

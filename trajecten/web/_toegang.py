@@ -106,10 +106,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/clienten/{client_id}/wijzig"): ZAAK,
 }
 
-# no login needed (the login form itself, static files, the API description)
+# no login needed (the login form itself, static files, the API description, health and metrics)
 PUBLIEK: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/login"), ("POST", "/login"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/static"),
     ("GET", "/gezond"),
+    ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),  # _gezondheid.py: counts only, no personal data
 })
 
 
