@@ -390,3 +390,15 @@ def test_a_client_added_without_birth_date_gets_it_with_client_wijzig_then_premi
     r = _cli(db, "client", "wijzig", "1", "--geboortedatum", "1980-01-01", "--reden", "ontbrak")
     assert r.returncode == 0, r.stderr
     assert _cli(db, *start).returncode == 0
+
+
+def test_a_payout_whose_subject_cannot_be_read_fails_its_step_not_the_batch(engine):
+    """A premium trajectory without a readable work start (a broken fact in the database) becomes that step's
+    retry and incident; the other payouts of the same batch are proposed."""
+    good = engine.start(PW, client(engine), FEITEN[PW], actor=ACTOR).traject_id
+    bad = engine.start(PW, client(engine, "123456782"), FEITEN[PW], actor=ACTOR).traject_id
+    with engine.db.begin() as conn:
+        conn.execute(T.update().where(T.c.id == bad).values(feiten={**FEITEN[PW], "werk_start": "12-01-2026"}))
+    res = engine.sweep(now=at(2026, 1, 12, 9))
+    assert (res.betalingen_voorgesteld, res.mislukt) == (1, 1)
+    assert [p.traject_id for p in _payouts(engine)] == [good]

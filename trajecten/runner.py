@@ -407,7 +407,7 @@ class _BatchData:
         # the engine's own payout history of these clients (a repeat term, one premium per job) and the
         # payout keys of the claimed payout steps that exist already (a second payout for the same thing)
         self.toekenningen: dict[int, list[dict]] = {}
-        self.sleutels: dict[int, tuple[str, str]] = {}  # step id -> (key, subject)
+        self.sleutels: dict[int, tuple[str, str] | Exception] = {}  # step id -> (key, subject), or why not
         self.bestaand: dict[str, int] = {}  # key -> the trajectory that holds it
         if need_prior:
             history = eerdere_toekenningen(conn, {client_of[t] for t in need_prior})
@@ -418,10 +418,13 @@ class _BatchData:
                 if r.traject_id in need_prior:
                     st = self._compiled(r).steps.get(r.stap)
                     if st is not None and st.kind is StapSoort.payout:
-                        self.sleutels[r.id] = payout_sleutel(onderwerp_van, st, r, self.facts.get(r.traject_id, {}))
+                        try:
+                            self.sleutels[r.id] = payout_sleutel(onderwerp_van, st, r, self.facts.get(r.traject_id, {}))
+                        except Exception as exc:  # noqa: BLE001 - e.g. a missing fact: that step fails, not the batch
+                            self.sleutels[r.id] = exc
             if self.sleutels:
                 self.bestaand = dict(conn.execute(sa.select(U.c.sleutel, U.c.traject_id).where(
-                    in_values(U.c.sleutel, {k for k, _ in self.sleutels.values()}, conn))).all())
+                    in_values(U.c.sleutel, {k[0] for k in self.sleutels.values() if isinstance(k, tuple)}, conn))).all())
         self.task_status: dict[tuple[int, str], str] = {}
         if need_tasks:
             targets_of = sorted({st.herinnert_aan for c in self.compiled.values() for st in c.steps.values()
@@ -707,7 +710,10 @@ def _fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: _B
         out.uitkomst = besluit.uitkomst if isinstance(besluit.uitkomst, str) else ("ja" if besluit.uitkomst else "nee")
         out.events.append(_event(r, "besluit", now, besluit.to_json(), regel=step.regel, versie=besluit.versie))
     elif kind is StapSoort.payout:
-        sleutel, onderwerp = data.sleutels[r.id]
+        sleutel = data.sleutels[r.id]
+        if isinstance(sleutel, Exception):
+            raise sleutel  # retried, then an incident naming the fact
+        sleutel, onderwerp = sleutel
         houder = data.bestaand.get(sleutel)
         if houder is not None and houder != r.traject_id:
             raise DubbeleUitbetaling(sleutel, houder)  # an incident at once: retrying cannot help
