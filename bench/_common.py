@@ -27,9 +27,9 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from trajecten.engine import Engine
-from trajecten.models import Gebeurtenis, GeplandeStap, Taak, Traject
-from trajecten.tijd import TZ, FixedClock
+from trajecten.kern.engine import Engine
+from trajecten.opslag.models import Gebeurtenis, GeplandeStap, Taak, Traject
+from trajecten.basis.tijd import TZ, FixedClock
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("BENCH_PG_PORT", "5432")

@@ -64,9 +64,9 @@ console = Console()
 
 
 def _make_app(url: str):
-    from trajecten.config import load_settings
-    from trajecten.engine import Engine
-    from trajecten.tijd import FixedClock
+    from trajecten.basis.config import load_settings
+    from trajecten.kern.engine import Engine
+    from trajecten.basis.tijd import FixedClock
     from trajecten.web import create_app, klaar_voor_verkeer
 
     eng = Engine(c.open_engine(url).db, clock=FixedClock(c.NOW), settings=load_settings(database_url=url))
@@ -161,8 +161,8 @@ def build(url: str, n_traject: int, n_start: int) -> Data:
     import sqlalchemy as sa
     from argon2 import PasswordHasher
 
-    from trajecten.bsn import synthetisch
-    from trajecten.models import Client, Gebruiker, Taak
+    from trajecten.basis.bsn import synthetisch
+    from trajecten.opslag.models import Client, Gebruiker, Taak
     from trajecten.web import maak_token
 
     t0 = time.perf_counter()

@@ -23,10 +23,10 @@ from rich.table import Table  # noqa: E402
 
 from bench import _common as common  # noqa: E402
 from connectors.uwv import importeer_bestand  # noqa: E402
-from trajecten.bsn import synthetisch  # noqa: E402
-from trajecten.config import load_settings  # noqa: E402
-from trajecten.engine import Engine  # noqa: E402
-from trajecten.tijd import TZ, FixedClock  # noqa: E402
+from trajecten.basis.bsn import synthetisch  # noqa: E402
+from trajecten.basis.config import load_settings  # noqa: E402
+from trajecten.kern.engine import Engine  # noqa: E402
+from trajecten.basis.tijd import TZ, FixedClock  # noqa: E402
 
 TODAY = date(2026, 11, 26)
 

@@ -9,7 +9,7 @@ Run from the repository root:
 What is measured (each on a fresh SQLite file and a fresh PostgreSQL database at 127.0.0.1:5432; PostgreSQL
 is skipped with a message when unreachable):
 
-* plan: ``trajecten.kansen.bijwerken`` on 5 Jan 2026 with N bijstand clients and no trajectories: one rule
+* plan: ``trajecten.taken.kansen.bijwerken`` on 5 Jan 2026 with N bijstand clients and no trajectories: one rule
   decision per client (``kansen_in_kaart.toegang``), N trajectories and their first yearly contact written
   through ``Engine.start_many`` in chunks of 5,000, plus the Logboek Dataverwerkingen records.
 * again: the same job a second time (the daily steady state: nothing to start or end).
@@ -41,12 +41,12 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from trajecten import kansen  # noqa: E402
-from trajecten.bsn import synthetisch  # noqa: E402
-from trajecten.config import load_settings  # noqa: E402
-from trajecten.engine import Engine  # noqa: E402
-from trajecten.models import Client, Taak, Traject  # noqa: E402
-from trajecten.tijd import TZ, FixedClock  # noqa: E402
+from trajecten.taken import kansen# noqa: E402
+from trajecten.basis.bsn import synthetisch  # noqa: E402
+from trajecten.basis.config import load_settings  # noqa: E402
+from trajecten.kern.engine import Engine  # noqa: E402
+from trajecten.opslag.models import Client, Taak, Traject  # noqa: E402
+from trajecten.basis.tijd import TZ, FixedClock  # noqa: E402
 
 WORK = Path(os.environ.get("BENCH_WORKDIR", "/tmp/bench_kansen"))
 START = datetime(2026, 1, 5, 9, 0, tzinfo=TZ)  # a Monday

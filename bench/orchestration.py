@@ -50,7 +50,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from trajecten.tijd import TZ, FixedClock  # noqa: E402
+from trajecten.basis.tijd import TZ, FixedClock  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -108,7 +108,7 @@ class Templates:
 def fired(url: str) -> int:
     import sqlalchemy as sa
 
-    from trajecten.models import GeplandeStap
+    from trajecten.opslag.models import GeplandeStap
 
     S = GeplandeStap.__table__
     eng = sa.create_engine(url)
@@ -271,7 +271,7 @@ def flow_in_process(url: str, batch_size: int) -> tuple[int, float]:
 
 
 def _sweeper(url: str, now_iso: str, batch_size: int, go, out) -> None:
-    from trajecten.engine import Engine
+    from trajecten.kern.engine import Engine
 
     eng = Engine.open(url, clock=FixedClock(dt.datetime.fromisoformat(now_iso)))
     try:

@@ -1,6 +1,6 @@
 """SEPA credit-transfer file (pain.001.001.03) for approved payouts, written with ``sepaxml``.
 
-The engine (``trajecten.uitbetalingen.exporteer``) decides what is paid and marks it exported; this
+The engine (``trajecten.geld.uitbetalingen.exporteer``) decides what is paid and marks it exported; this
 connector only turns the lines into the bank's format, validated against the XSD by sepaxml.
 """
 
@@ -10,7 +10,7 @@ from typing import Sequence
 
 from sepaxml import SepaTransfer
 
-from trajecten.uitbetalingen import BetaalRegel, Debiteur
+from trajecten.geld.uitbetalingen import BetaalRegel, Debiteur
 
 
 class _Transfer(SepaTransfer):

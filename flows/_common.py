@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.tasks import exponential_backoff
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from trajecten.engine import Engine
+from trajecten.kern.engine import Engine
 
 
 def transient_db_error(task, task_run, state) -> bool:

@@ -1,13 +1,13 @@
 """Prefect flow ``anonimiseren``: the retention job (daily, 02:15). Anonymise the clients whose
 trajectories ended longer ago than the retention period and clear old idempotency answers
-(``trajecten.jobs.anonimiseren``, the same job as the embedded scheduler; docs/logboek.md)."""
+(``trajecten.taken.jobs.anonimiseren``, the same job as the embedded scheduler; docs/logboek.md)."""
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten import jobs
+from trajecten.taken import jobs
 
 
 @task(name="anonymise-past-retention", **RETRY)

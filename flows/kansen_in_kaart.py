@@ -1,5 +1,5 @@
 """Prefect flow ``kansen_in_kaart``: start the yearly-contact trajectory for every eligible bijstand client
-without a trajectory and end it where another trajectory began (``trajecten.kansen.bijwerken``).
+without a trajectory and end it where another trajectory began (``trajecten.taken.kansen.bijwerken``).
 
 One run handles the whole caseload in chunks (tens of thousands of clients); the deployment runs it once a
 day, one run at a time (two at once could start a client twice). The contacts themselves are task steps
@@ -11,7 +11,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten import jobs
+from trajecten.taken import jobs
 
 
 @task(name="kansen-in-kaart-bijwerken", **RETRY)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten import jobs
+from trajecten.taken import jobs
 
 
 @task(name="fire-due-steps", **RETRY)

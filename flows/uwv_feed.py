@@ -1,14 +1,14 @@
 """Prefect flow ``uwv_feed``: import the UWV handovers that arrived (hourly on working days): the files in
 the feed folder (TRAJECTEN_UWV_FEED_MAP, inside TRAJECTEN_GEDEELDE_MAP when relative) and, when
 TRAJECTEN_UWV_FEED_URL is set, the pages behind the HTTP cursor - the same job as the embedded scheduler
-(``trajecten.jobs.uwv_feed``). Neither configured: the flow returns "niet geconfigureerd" at once."""
+(``trajecten.taken.jobs.uwv_feed``). Neither configured: the flow returns "niet geconfigureerd" at once."""
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten import jobs, rooster
+from trajecten.taken import jobs, rooster
 
 TELLERS = ("ontvangen", "geaccepteerd", "gestart", "gepland", "dubbel", "quarantaine")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 
 from flows._common import RETRY, engine, publish
-from trajecten import jobs, rooster
+from trajecten.taken import jobs, rooster
 
 
 @task(name="zgw-outbox", **RETRY)

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import pytest
 
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.basis.tijd import TZ, FixedClock
 
 pytest_plugins = ["tests.privacy"]  # the session-wide BSN scan of logs, mails, URLs, exceptions, artifacts
 

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from trajecten import besluiten
-from trajecten.bsn import synthetisch
-from trajecten.models import Gebeurtenis, GeplandeStap, Incident, Taak, Traject
-from trajecten.tijd import TZ
+from trajecten.opslag import besluiten
+from trajecten.basis.bsn import synthetisch
+from trajecten.opslag.models import Gebeurtenis, GeplandeStap, Incident, Taak, Traject
+from trajecten.basis.tijd import TZ
 
 S, T, E, K, I = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
                  Incident.__table__)
@@ -73,7 +73,7 @@ def events(engine, traject_id: int | None = None, type_: str | None = None) -> l
         q = q.where(E.c.type == type_)
     with engine.db.connect() as conn:
         rows = conn.execute(q).all()
-        # as the pages and the API show them: a referred decision in its place (trajecten/besluiten.py)
+        # as the pages and the API show them: a referred decision in its place (trajecten/opslag/besluiten.py)
         return [SimpleNamespace(**{**r._asdict(), "payload": p})
                 for r, p in zip(rows, besluiten.met_besluit(conn, [r.payload for r in rows]))]
 
@@ -156,9 +156,9 @@ class FailingHook:
 
 def sweep_worker(url: str, now_iso: str, batch_size: int, barrier, results) -> None:
     """Run in a spawned process: open an own Engine on ``url`` and sweep once at ``now``."""
-    from trajecten.config import load_settings
-    from trajecten.engine import Engine
-    from trajecten.tijd import FixedClock
+    from trajecten.basis.config import load_settings
+    from trajecten.kern.engine import Engine
+    from trajecten.basis.tijd import FixedClock
 
     now = datetime.fromisoformat(now_iso)
     eng = Engine.open(url, clock=FixedClock(now), settings=load_settings(database_url=url))
@@ -176,7 +176,7 @@ def sweep_worker(url: str, now_iso: str, batch_size: int, barrier, results) -> N
 def plant_due_reminders(engine, n: int, due_of, *, seed: int, created: datetime) -> list[int]:
     """``n`` trajectories of intensief_begeleiden, each with one due ``herinnering_intake`` (a reminder
     with no follow-ups), written in bulk; ``due_of(i)`` gives the i-th due time. Returns the step ids."""
-    from trajecten.models import Client
+    from trajecten.opslag.models import Client
 
     versie = engine.register.current("intensief_begeleiden").versie
     C, T, S = Client.__table__, Traject.__table__, GeplandeStap.__table__

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from trajecten.bsn import elfproef, maskeer
+from trajecten.basis.bsn import elfproef, maskeer
 
 BSN_PATROON = re.compile(r"(?<![0-9A-Za-z])\d{9}(?![0-9A-Za-z])")
 LAATSTE_TEST = "test_no_bsn_in_anything_the_session_produced"
@@ -108,7 +108,7 @@ def _installeer() -> None:
 
     import httpx
 
-    from trajecten import fouten
+    from trajecten.basis import fouten
 
     vanger = _Vanger()
     handle = logging.Logger.handle

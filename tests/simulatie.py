@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
 from tests.helpers import S, T, bsns
-from trajecten.models import Client, Uitbetaling
-from trajecten.tijd import TZ, local_date
+from trajecten.opslag.models import Client, Uitbetaling
+from trajecten.basis.tijd import TZ, local_date
 
 U, C = Uitbetaling.__table__, Client.__table__
 OPEN = object()  # in ``taken``: leave this task open (nobody completes it)

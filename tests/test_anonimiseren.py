@@ -14,14 +14,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.conftest import open_engine
-from trajecten import logboek, uitbetalingen
-from trajecten.anonimiseren import NAAM, anonimiseer, placeholder_bsn
-from trajecten.bsn import elfproef
+from trajecten.privacy import logboek
+from trajecten.geld import uitbetalingen
+from trajecten.privacy.anonimiseren import NAAM, anonimiseer, placeholder_bsn
+from trajecten.basis.bsn import elfproef
 from trajecten.cli import app as cli
-from trajecten.config import LOGBOEK_DEV_SLEUTEL
-from trajecten.models import Client, Gebeurtenis, Uitbetaling, Verwerking
-from trajecten.monitoring import maandcijfers
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL
+from trajecten.opslag.models import Client, Gebeurtenis, Uitbetaling, Verwerking
+from trajecten.rapportage.monitoring import maandcijfers
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import create_app, maak_token
 
 C, E, U, V = Client.__table__, Gebeurtenis.__table__, Uitbetaling.__table__, Verwerking.__table__
@@ -156,7 +157,7 @@ def test_placeholder_is_unique_and_never_a_bsn():
 
 
 def test_cli_and_the_daily_job(tmp_path, monkeypatch):
-    from trajecten import scheduler
+    from trajecten.taken import scheduler
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     eng, ids = caseload(url)
@@ -175,7 +176,7 @@ def test_cli_and_the_daily_job(tmp_path, monkeypatch):
 def test_payees_and_free_text_among_trajectory_facts_are_replaced():
     """A voucher names the employer's account, a businesscase the supplier's and a written reason: after
     anonymisation none of it is left; the facts monitoring counts by stay."""
-    from trajecten.anonimiseren import _feiten
+    from trajecten.privacy.anonimiseren import _feiten
 
     feiten = {"werkgever_naam": "Bakkerij De Vries", "werkgever_iban": "NL91ABNA0417164300",
               "leverancier_naam": "Garage Jansen", "motivering": "auto voor de vroege dienst in Hoogezand",

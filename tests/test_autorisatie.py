@@ -24,11 +24,11 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from tests.conftest import open_engine
-from trajecten import caseload
-from trajecten import uitbetalingen as betalingen
-from trajecten.koppelingen import uwv_feed
-from trajecten.models import Gebruiker as GebruikerRij, Taak, Uitbetaling
-from trajecten.tijd import TZ, FixedClock
+from trajecten.clienten import caseload
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.beheer.koppelingen import uwv_feed
+from trajecten.opslag.models import Gebruiker as GebruikerRij, Taak, Uitbetaling
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import MENSEN, PUBLIEK, ROLLEN, ROUTE_ROLES, alle_routes, create_app, maak_token
 
 WW = "matrix-wachtwoord"

@@ -1,4 +1,4 @@
-"""Decisions' explanations are stored once and shown in their place (``trajecten/besluiten.py``)."""
+"""Decisions' explanations are stored once and shown in their place (``trajecten/opslag/besluiten.py``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import bsns, client, events
-from trajecten import besluiten
-from trajecten.anonimiseren import _payload
-from trajecten.engine import StartVerzoek
-from trajecten.models import Besluit, Gebeurtenis
+from trajecten.opslag import besluiten
+from trajecten.privacy.anonimiseren import _payload
+from trajecten.kern.engine import StartVerzoek
+from trajecten.opslag.models import Besluit, Gebeurtenis
 
 B, E = Besluit.__table__, Gebeurtenis.__table__
 WW = {"risico_langdurig": True, "ww_startdatum": "2026-01-01"}
@@ -66,7 +66,7 @@ def test_anonymisation_drops_the_reference_with_the_other_decision_details():
 @pytest.mark.postgres
 def test_two_transactions_storing_the_same_new_decision_both_commit(pg_url):
     from tests.conftest import reset_pg
-    from trajecten.db import make_engine, migrate
+    from trajecten.opslag.db import make_engine, migrate
 
     reset_pg(pg_url)
     eng = make_engine(pg_url)
@@ -103,7 +103,7 @@ def test_two_transactions_storing_overlapping_new_decisions_do_not_deadlock(pg_u
     """Keys are inserted in one order: the second transaction waits for the first, never the other way round
     at the same time (the feed's two writers store the same new decisions)."""
     from tests.conftest import reset_pg
-    from trajecten.db import make_engine, migrate
+    from trajecten.opslag.db import make_engine, migrate
 
     reset_pg(pg_url)
     eng = make_engine(pg_url)
@@ -136,7 +136,7 @@ def test_two_transactions_storing_overlapping_new_decisions_do_not_deadlock(pg_u
 
 
 def test_a_reference_to_a_decision_that_is_not_stored_is_reported(engine):
-    from trajecten.integriteit import voorbeelden, wezen
+    from trajecten.opslag.integriteit import voorbeelden, wezen
 
     cid = client(engine)
     tid = engine.start("ww_preventie", cid, {**WW, "ww_einddatum": "2027-03-01"}, actor="test").traject_id
@@ -165,6 +165,6 @@ def test_a_known_decision_costs_no_statement_and_a_rolled_back_one_is_stored_aga
     engine.start("ww_preventie", client(engine, nummers[2]), facts, actor="test")  # known: no statement
     assert len(inserts) == 2 and len(_stored(engine)) == 1
     with engine.db.connect() as conn:
-        from trajecten.integriteit import wezen
+        from trajecten.opslag.integriteit import wezen
 
         assert wezen(conn)["gebeurtenis.payload.besluit_ref"] == 0

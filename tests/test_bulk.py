@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from trajecten import logboek
-from trajecten.bsn import synthetisch
-from trajecten.models import Client, Traject, Verwerking
-from trajecten.runner import COPY_FROM, allocate_ids, bulk_insert_kolommen
-from trajecten.tijd import TZ
+from trajecten.privacy import logboek
+from trajecten.basis.bsn import synthetisch
+from trajecten.opslag.models import Client, Traject, Verwerking
+from trajecten.kern.sweep import COPY_FROM, allocate_ids, bulk_insert_kolommen
+from trajecten.basis.tijd import TZ
 
 C, T, V = Client.__table__, Traject.__table__, Verwerking.__table__
 NOW = datetime(2026, 1, 5, 9, 30, 15, 123456, tzinfo=TZ)

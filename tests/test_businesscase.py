@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from regels import beslis
 from tests.helpers import bsns, events
-from trajecten import uitbetalingen
-from trajecten.fouten import NietToegelaten, OngeldigeInvoer
-from trajecten.models import Traject, Uitbetaling
+from trajecten.geld import uitbetalingen
+from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer
+from trajecten.opslag.models import Traject, Uitbetaling
 
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 BC = "businesscase"

@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import PG_DSN
-from trajecten import cluster
+from trajecten.beheer import cluster
 from trajecten.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_engine_url_is_postgresql_with_psycopg():
     assert cluster.engine_url("postgresql://u:geheim@db.example:5433/trajecten") == \
         "postgresql+psycopg://u:geheim@db.example:5433/trajecten"
     assert cluster.engine_url("postgresql+psycopg://postgres@127.0.0.1/x") == "postgresql+psycopg://postgres@127.0.0.1/x"
-    for fout, woord in (("sqlite:///trajecten.db", "PostgreSQL"), ("postgresql://u@h", "geen database"),
+    for fout, woord in (("sqlite:///trajecten.opslag.db", "PostgreSQL"), ("postgresql://u@h", "geen database"),
                         ("geen url", "geen database-URL")):
         with pytest.raises(cluster.ClusterFout, match=woord):
             cluster.engine_url(fout)
@@ -123,7 +123,7 @@ def test_cli_refusals_are_one_line():
 
 
 def test_db_migreer_is_the_explicit_step(tmp_path):
-    from trajecten.gezondheid import nieuwste_revisies
+    from trajecten.beheer.gezondheid import nieuwste_revisies
 
     url = f"sqlite:///{tmp_path / 'engine.db'}"
     nieuwste = ", ".join(nieuwste_revisies())

@@ -49,8 +49,8 @@ def test_workers_starting_together_on_a_new_database_migrate_once(pg_url):
 
 
 def _open_and_report(url: str) -> str:
-    from trajecten.config import load_settings
-    from trajecten.engine import Engine
+    from trajecten.basis.config import load_settings
+    from trajecten.kern.engine import Engine
 
     try:
         eng = Engine.open(url, settings=load_settings(database_url=url))
@@ -69,7 +69,7 @@ def test_a_connection_that_rested_is_pinged_and_replaced_when_the_server_dropped
     import psycopg
 
     from tests.conftest import PG_DSN
-    from trajecten import db
+    from trajecten.opslag import db
 
     monkeypatch.setattr(db, "PING_NA_S", 0.2)
     engine = db.make_engine(pg_url)
@@ -102,7 +102,7 @@ def test_cli_sweep_with_two_processes_fires_every_step_once(pg_url, monkeypatch)
     from tests.helpers import at, plant_due_reminders
     from tests.reliability.harness import START, open_engine
     from trajecten.cli import app as cli
-    from trajecten.models import Gebeurtenis, GeplandeStap
+    from trajecten.opslag.models import Gebeurtenis, GeplandeStap
 
     reset_pg(pg_url)
     eng, clock = open_engine(pg_url, START)

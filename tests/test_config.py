@@ -2,7 +2,7 @@
 
 import pytest
 
-from trajecten.config import SettingsError, load_settings, settings_doc
+from trajecten.basis.config import SettingsError, load_settings, settings_doc
 from pathlib import Path
 
 
@@ -27,8 +27,8 @@ def test_settings_doc_is_current():
 def test_fixed_clock_from_settings(monkeypatch, tmp_path):
     from datetime import datetime
 
-    from trajecten.engine import Engine
-    from trajecten.tijd import TZ
+    from trajecten.kern.engine import Engine
+    from trajecten.basis.tijd import TZ
 
     url = f"sqlite:///{tmp_path / 'e.db'}"
     eng = Engine.open(url, settings=load_settings(database_url=url, nu="2026-03-02T09:30"))

@@ -11,7 +11,7 @@ import yaml
 
 from tests.conftest import open_engine
 from tests.helpers import ACTOR, FEITEN, at, client, planned, task_for
-from trajecten.definitie import (
+from trajecten.kern.definitie import (
     INSTRUMENTEN_DIR,
     DefinitieFout,
     Instrument,
@@ -20,7 +20,7 @@ from trajecten.definitie import (
     load_dir,
     parse_definitie,
 )
-from trajecten.models import InstrumentVersie
+from trajecten.opslag.models import InstrumentVersie
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(["intensief_begeleiden", "jobcoaching_nazorg", "premie_op_werk", "ww_preventie",

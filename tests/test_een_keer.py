@@ -19,13 +19,14 @@ import sqlalchemy as sa
 from connectors.uwv import verwerk
 from tests.conftest import open_engine, reset_pg
 from tests.helpers import ACTOR, FEITEN, at, client, count, events
-from trajecten import kansen, ontwikkelplan
-from trajecten import uitbetalingen as betalingen
-from trajecten.definitie import INSTRUMENTEN_DIR
-from trajecten.engine import StartVerzoek
-from trajecten.fouten import AlLopend, NietToegelaten, OngeldigeInvoer
-from trajecten.models import Incident, Traject, Uitbetaling
-from trajecten.tijd import FixedClock
+from trajecten.taken import kansen
+from trajecten.clienten import ontwikkelplan
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.kern.definitie import INSTRUMENTEN_DIR
+from trajecten.kern.engine import StartVerzoek
+from trajecten.basis.fouten import AlLopend, NietToegelaten, OngeldigeInvoer
+from trajecten.opslag.models import Incident, Traject, Uitbetaling
+from trajecten.basis.tijd import FixedClock
 
 T, U = Traject.__table__, Uitbetaling.__table__
 IB, PW = "intensief_begeleiden", "premie_op_werk"
@@ -299,7 +300,7 @@ def test_the_cli_scenario_refuses_the_second_start_and_the_sweep_proposes_one_pa
 
 def test_instrument_files_declare_per_client_only_as_the_documents_allow():
     """een_lopend everywhere but where a file says why more may run (with its te_bevestigen sentence)."""
-    from trajecten.definitie import load_dir
+    from trajecten.kern.definitie import load_dir
 
     meerdere = {n for n, (d, _) in load_dir(INSTRUMENTEN_DIR).items() if d.per_client == "meerdere"}
     assert meerdere == {"businesscase"}
@@ -356,7 +357,7 @@ class _Samen:
 
 @pytest.mark.postgres
 def test_two_sweepers_asking_for_one_premium_at_once_pay_once(pg_url, clock, tmp_path):
-    from trajecten.regelhaak import RegelsHook
+    from trajecten.kern.regelhaak import RegelsHook
 
     reset_pg(pg_url)
     folder = _premie_meerdere(tmp_path)

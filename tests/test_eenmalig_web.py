@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 
-from trajecten import idempotentie
-from trajecten.models import Traject
+from trajecten.opslag import idempotentie
+from trajecten.opslag.models import Traject
 
 from tests.test_web_api import add_client, app, login, ww_hash  # noqa: F401 - fixtures
 

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import open_engine
 from tests.helpers import FEITEN, bsns
-from trajecten import caseload as cl
-from trajecten.fouten import NietGevonden, OngeldigeInvoer, OngeldigeToestand
-from trajecten.gebieden import gebiedsteams, team_voor
-from trajecten.models import Client, Gebeurtenis, Gebruiker, Overplaatsing, Taak
+from trajecten.clienten import caseload as cl
+from trajecten.basis.fouten import NietGevonden, OngeldigeInvoer, OngeldigeToestand
+from trajecten.clienten.gebieden import gebiedsteams, team_voor
+from trajecten.opslag.models import Client, Gebeurtenis, Gebruiker, Overplaatsing, Taak
 
 C, E, O, K = Client.__table__, Gebeurtenis.__table__, Overplaatsing.__table__, Taak.__table__
 IB = "intensief_begeleiden"
@@ -309,8 +309,8 @@ def test_cli_coach_toewijzen_and_transfer(tmp_path):
     assert r.exit_code == 0 and "team Oost" in r.output, r.output
     r = runner.invoke(app, ["client", "toevoegen", "--doelgroep", "inburgeraar"], input="111222333\n", env=env)
     assert r.exit_code == 0 and "team Inburgering" in r.output, r.output
-    from trajecten.config import load_settings
-    from trajecten.engine import Engine
+    from trajecten.basis.config import load_settings
+    from trajecten.kern.engine import Engine
 
     eng = Engine.open(url, settings=load_settings(database_url=url))
     gebruikers(eng)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from trajecten import geheugen
+from trajecten.kern import geheugen
 
 
 def test_pause_is_shared_and_restored():

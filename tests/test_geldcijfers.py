@@ -21,12 +21,13 @@ from argon2 import PasswordHasher
 
 from tests.helpers import at
 from tests.test_web_api import USERS, WW, login
-from trajecten import rapportage, uitbetalingen
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten.models import Betaalbatch, Gebruiker, Traject, Uitbetaling
-from trajecten.monitoring import STATUSSEN, euro, maandcijfers
-from trajecten.tijd import TZ, FixedClock
+from trajecten.rapportage import maandrapport as rapportage
+from trajecten.geld import uitbetalingen
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.opslag.models import Betaalbatch, Gebruiker, Traject, Uitbetaling
+from trajecten.rapportage.monitoring import STATUSSEN, euro, maandcijfers
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import create_app
 
 U, B, T = Uitbetaling.__table__, Betaalbatch.__table__, Traject.__table__

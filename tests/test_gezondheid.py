@@ -1,6 +1,6 @@
 """Health without login and without personal data: ``GET /health`` (alive, no database), ``GET /ready``
 (database, migrations, backlog; 503 when not ready), ``GET /metrics`` (Prometheus text) and the worker's
-check ``python -m trajecten.gezondheid`` / ``trajecten.jobs.gezondheid``. On SQLite and PostgreSQL."""
+check ``python -m trajecten.beheer.gezondheid`` / ``trajecten.taken.jobs.gezondheid``. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import open_engine
 from tests.helpers import bsns, plant_due_reminders
-from trajecten import gezondheid, jobs
-from trajecten.models import Client, Incident, Quarantaine, Traject, Uitbetaling
-from trajecten.tijd import TZ, FixedClock
+from trajecten.beheer import gezondheid
+from trajecten.taken import jobs
+from trajecten.opslag.models import Client, Incident, Quarantaine, Traject, Uitbetaling
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import PUBLIEK, create_app
 from trajecten.web._gezondheid import ROUTES
 
@@ -95,7 +96,7 @@ def test_health_answers_without_the_database(wereld, db_url):
 
 
 def _onbereikbaar(db_url: str) -> sa.Engine:
-    from trajecten.db import make_engine
+    from trajecten.opslag.db import make_engine
 
     if db_url.startswith("sqlite"):
         return make_engine("sqlite:////niet-bestaande-map/engine.db")
@@ -170,7 +171,7 @@ def test_no_personal_data_in_any_of_the_three(wereld):
 
 
 def test_worker_check_from_the_shell(db_url, tmp_path, monkeypatch, capsys):
-    """``python -m trajecten.gezondheid``: exit 0 ready, 1 not; --migreer migrates first."""
+    """``python -m trajecten.beheer.gezondheid``: exit 0 ready, 1 not; --migreer migrates first."""
     import os
 
     for k in list(os.environ):

@@ -1,4 +1,4 @@
-"""The store for idempotent requests (trajecten/idempotentie.py), on SQLite and PostgreSQL: a key is claimed
+"""The store for idempotent requests (trajecten/opslag/idempotentie.py), on SQLite and PostgreSQL: a key is claimed
 once, its first answer comes back on a retry, another request under the same key is refused, a key still in
 flight is refused as "in behandeling" (and taken over once its request is surely dead), the answer commits
 with the work or not at all, and old keys are cleared."""
@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from trajecten import idempotentie as idem
-from trajecten.models import Idempotentie
+from trajecten.opslag import idempotentie as idem
+from trajecten.opslag.models import Idempotentie
 
 I = Idempotentie.__table__
 

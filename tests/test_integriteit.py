@@ -15,12 +15,12 @@ from tests.helpers import ACTOR, FEITEN, E, FailingHook, I, K, S, at, client, co
 from tests.test_uwv_feed import rec
 from trajecten.cli import _state
 from trajecten.cli import app as cli
-from trajecten.config import load_settings
-from trajecten.db import make_engine, migrate
-from trajecten.engine import Engine
-from trajecten.integriteit import VERWIJZINGEN, voorbeelden, wezen
-from trajecten.models import UwvOverdracht, ZgwOpdracht
-from trajecten.regelhaak import RegelsHook
+from trajecten.basis.config import load_settings
+from trajecten.opslag.db import make_engine, migrate
+from trajecten.kern.engine import Engine
+from trajecten.opslag.integriteit import VERWIJZINGEN, voorbeelden, wezen
+from trajecten.opslag.models import UwvOverdracht, ZgwOpdracht
+from trajecten.kern.regelhaak import RegelsHook
 
 PW = "premie_op_werk"
 GEEN_SLEUTEL = {("geplande_stap", "traject_id"), ("gebeurtenis", "traject_id"), ("uwv_overdracht", "client_id"),

@@ -15,11 +15,11 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.helpers import FEITEN, T, at, bsns, events, planned, steps, task_for
-from trajecten import kansen, scheduler
+from trajecten.taken import kansen, scheduler
 from trajecten.cli import app
-from trajecten.fouten import OngeldigeInvoer
-from trajecten.kansen import ACTOR, INSTRUMENT, volgend_jaarcontact
-from trajecten.uitstroom import bijstand_start_vastleggen
+from trajecten.basis.fouten import OngeldigeInvoer
+from trajecten.taken.kansen import ACTOR, INSTRUMENT, volgend_jaarcontact
+from trajecten.clienten.uitstroom import bijstand_start_vastleggen
 
 IB = "intensief_begeleiden"
 

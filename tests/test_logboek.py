@@ -20,12 +20,12 @@ from typer.testing import CliRunner
 
 from tests.conftest import open_engine
 from tests.test_autorisatie import GEBRUIKERS, login, vul_gebruikers
-from trajecten import logboek
+from trajecten.privacy import logboek
 from trajecten.cli import app as cli
-from trajecten.config import LOGBOEK_DEV_SLEUTEL, load_settings
-from trajecten.definitie import INSTRUMENTEN_DIR
-from trajecten.models import Verwerking
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, load_settings
+from trajecten.kern.definitie import INSTRUMENTEN_DIR
+from trajecten.opslag.models import Verwerking
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import PUBLIEK, ROUTE_ROLES, alle_routes, create_app, maak_token
 from trajecten.web._verwerkingen import VERWERKINGEN
 
@@ -69,7 +69,7 @@ def test_every_instrument_has_a_processing_activity_in_the_register():
 
 
 def test_an_unknown_instrument_is_logged_under_the_fallback_activity(caplog):
-    with caplog.at_level(logging.WARNING, "trajecten.logboek"):
+    with caplog.at_level(logging.WARNING, "trajecten.privacy.logboek"):
         act = logboek.register().instrument("bestaat_niet")
     assert act.sleutel == "trajectbegeleiding" and "bestaat_niet" in caplog.text
 

@@ -17,11 +17,11 @@ import pytest
 
 from tests.helpers import at, count, planned
 from tests.simulatie import OPEN, assert_tijdlijn, lees_tijdlijn, nieuwe_client, simuleer
-from trajecten import uitbetalingen
-from trajecten.definitie import INSTRUMENTEN_DIR, load_dir
-from trajecten.engine import StartVerzoek
-from trajecten.fouten import NietToegelaten, OngeldigeInvoer
-from trajecten.models import Traject
+from trajecten.geld import uitbetalingen
+from trajecten.kern.definitie import INSTRUMENTEN_DIR, load_dir
+from trajecten.kern.engine import StartVerzoek
+from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer
+from trajecten.opslag.models import Traject
 
 NIEUW = ["activeren_27plus", "basisbaan", "jobhunting", "jongeren_in_beeld", "parttime_naar_fulltime", "vouchers"]
 JONG = {"heeft_werk": False, "heeft_uitkering": False, "volgt_onderwijs": False}
@@ -398,7 +398,7 @@ def test_activeren_27plus_age_and_start_window(engine, geboren, aanvraag, refuse
 def test_author_guide_documents_every_field_of_the_format():
     from pathlib import Path
 
-    from trajecten import definitie as d
+    from trajecten.kern import definitie as d
 
     guide = (Path(__file__).resolve().parent.parent / "docs" / "instrument-schrijven.md").read_text(encoding="utf-8")
     for model in (d.Instrument, d.Feit, d.Jaardoel, d.Begin, d.Gebeurtenis, d.Stap, d.Herhaling, d.Voorwaarde):

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import trajecten.models  # noqa: F401 - registers the tables
-from trajecten.db import make_engine, migrate
+import trajecten.opslag.models  # noqa: F401 - registers the tables
+from trajecten.opslag.db import make_engine, migrate
 
 
 def _verschillen(url: str) -> list:

@@ -31,11 +31,11 @@ from connectors.notificaties import (
     verzamel,
 )
 from tests.helpers import FEITEN, at, bsns, count, events
-from trajecten import scheduler
-from trajecten.config import SettingsError, load_settings
-from trajecten.engine import Engine
-from trajecten.models import Melding, Verwerking
-from trajecten.signalen import signaleer
+from trajecten.taken import scheduler
+from trajecten.basis.config import SettingsError, load_settings
+from trajecten.kern.engine import Engine
+from trajecten.opslag.models import Melding, Verwerking
+from trajecten.kern.signalen import signaleer
 
 M = Melding.__table__
 IB = "intensief_begeleiden"

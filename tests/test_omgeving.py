@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from trajecten import omgeving
-from trajecten.config import LOGBOEK_DEV_SLEUTEL, SettingsError, load_settings
+from trajecten.basis import omgeving
+from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EIGEN_SLEUTEL = "een-eigen-geheime-logboeksleutel-van-de-gemeente"
@@ -66,9 +66,9 @@ def test_production_refuses_each_development_default_naming_it(schoon, tmp_path,
 
 def test_production_from_the_environment_stops_engine_open_the_cli_a_flow_and_the_health_check(schoon, tmp_path,
                                                                                                 capsys):
-    from trajecten import gezondheid
+    from trajecten.beheer import gezondheid
     from trajecten.cli import app
-    from trajecten.engine import Engine
+    from trajecten.kern.engine import Engine
 
     url = f"sqlite:///{tmp_path / 'e.db'}"
     schoon.setenv("TRAJECTEN_OMGEVING", "productie")
@@ -95,16 +95,16 @@ def test_production_from_the_environment_stops_engine_open_the_cli_a_flow_and_th
 
 def test_outside_production_a_development_key_is_warned_about_once(schoon, caplog, monkeypatch):
     monkeypatch.setattr(omgeving, "_gewaarschuwd", set())
-    caplog.set_level(logging.WARNING, logger="trajecten.omgeving")
+    caplog.set_level(logging.WARNING, logger="trajecten.basis.omgeving")
     load_settings()
     load_settings()
-    records = [r for r in caplog.records if r.name == "trajecten.omgeving"]
+    records = [r for r in caplog.records if r.name == "trajecten.basis.omgeving"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING
     assert "TRAJECTEN_LOGBOEK_SLEUTEL staat op de ontwikkelwaarde" in records[0].getMessage()
     caplog.clear()
     monkeypatch.setattr(omgeving, "_gewaarschuwd", set())
     load_settings(logboek_sleutel=EIGEN_SLEUTEL)
-    assert [r for r in caplog.records if r.name == "trajecten.omgeving"] == []
+    assert [r for r in caplog.records if r.name == "trajecten.basis.omgeving"] == []
 
 
 def test_the_cli_warns_on_stderr_when_it_runs_with_the_development_key(tmp_path):

@@ -14,13 +14,14 @@ import sqlalchemy as sa
 
 from tests.conftest import open_engine
 from tests.helpers import bsns, count, task_for
-from trajecten import jobs, ladder, ontwikkelplan
-from trajecten.fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
-from trajecten.ladder import ladderbeweging, laad_ladder, trede_vastleggen
-from trajecten.models import (Client, Gebeurtenis, LadderTrede, OntwikkelingVerwerkt, OntwikkelplanTraject,
+from trajecten.taken import jobs
+from trajecten.clienten import ladder, ontwikkelplan
+from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.clienten.ladder import ladderbeweging, laad_ladder, trede_vastleggen
+from trajecten.opslag.models import (Client, Gebeurtenis, LadderTrede, OntwikkelingVerwerkt, OntwikkelplanTraject,
                               OntwikkelplanVersie, Traject)
-from trajecten.ontwikkeling import bijwerken_uit_trajecten
-from trajecten.tijd import TZ, FixedClock
+from trajecten.clienten.ontwikkeling import bijwerken_uit_trajecten
+from trajecten.basis.tijd import TZ, FixedClock
 
 C, T, E, L, V, PT, W = (Client.__table__, Traject.__table__, Gebeurtenis.__table__, LadderTrede.__table__,
                         OntwikkelplanVersie.__table__, OntwikkelplanTraject.__table__, OntwikkelingVerwerkt.__table__)

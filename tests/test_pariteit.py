@@ -1,5 +1,5 @@
 """Embedded and distributed mode run the same jobs on the same schedules: every job of the embedded
-scheduler (``trajecten.scheduler.JOBS``) has a deployment in ``prefect.yaml`` with the same schedule in
+scheduler (``trajecten.taken.scheduler.JOBS``) has a deployment in ``prefect.yaml`` with the same schedule in
 Europe/Amsterdam; a job whose connector is not configured does not run in either mode; and the flows
 take their folders from the settings (the shared folder), never from a worker's working directory."""
 
@@ -16,9 +16,9 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from trajecten import jobs, rooster, scheduler
-from trajecten.config import load_settings
-from trajecten.tijd import TZ
+from trajecten.taken import jobs, rooster, scheduler
+from trajecten.basis.config import load_settings
+from trajecten.basis.tijd import TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = ROOT / "prefect.yaml"
@@ -132,7 +132,7 @@ def test_an_unconfigured_flow_returns_at_once_without_opening_the_engine(default
     out = getattr(mod, naam).fn()  # the flow's own function, without a Prefect run
     assert out == {"actief": False, "status": "niet geconfigureerd", "nodig": nodig}
     # no noisy log (the once-per-process development-key warning of the settings aside)
-    assert [r for r in caplog.records if r.levelno >= logging.INFO and r.name != "trajecten.omgeving"
+    assert [r for r in caplog.records if r.levelno >= logging.INFO and r.name != "trajecten.basis.omgeving"
             and r.name.startswith(("trajecten", "prefect", "flows"))] == []
 
 
@@ -156,7 +156,7 @@ class _NepFeed:
 
 def test_the_feed_job_reads_the_shared_folder_and_pulls_the_http_feed(monkeypatch, tmp_path):
     from flows import uwv_feed as feed_flow
-    from trajecten import koppelingen
+    from trajecten.beheer import koppelingen
 
     nep = _NepFeed()
     monkeypatch.setattr(koppelingen, "uwv_feed", lambda settings: nep)
@@ -181,7 +181,7 @@ def test_the_feed_job_reads_the_shared_folder_and_pulls_the_http_feed(monkeypatc
 
 def test_payment_files_and_reports_go_to_the_shared_folder_not_the_working_directory(monkeypatch, tmp_path, clock):
     from tests.conftest import open_engine
-    from trajecten import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     werkmap, gedeeld = tmp_path / "worker", tmp_path / "gedeeld"
     werkmap.mkdir()

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from tests.helpers import ACTOR, FEITEN, E, K, S, T, at, client, count, events, planned, steps, task_for
-from trajecten.fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 
 IB, WW, PW, JN = "intensief_begeleiden", "ww_preventie", "premie_op_werk", "jobcoaching_nazorg"
 

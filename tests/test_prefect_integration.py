@@ -45,8 +45,8 @@ import yaml
 from tests import privacy
 from tests.conftest import PG_DSN, open_engine
 from tests.helpers import E, S, bsns
-from trajecten.runner import STAP_EVENT_TYPES
-from trajecten.tijd import TZ, FixedClock
+from trajecten.kern.sweep import STAP_EVENT_TYPES
+from trajecten.basis.tijd import TZ, FixedClock
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -200,7 +200,7 @@ def _plant(url: str, now: datetime, n: int = N_STEPS) -> list[int]:
     (BSNs not used before in this module), due in the hour before ``now`` (the workers use the system
     clock). Returns the step ids."""
     global _planted
-    from trajecten.models import Client, Traject
+    from trajecten.opslag.models import Client, Traject
 
     clock = FixedClock(now - timedelta(days=10))
     created = clock.now()

@@ -14,8 +14,8 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from tests import privacy
-from trajecten.bsn import elfproef
-from trajecten.fouten import NietGevonden, OngeldigeInvoer
+from trajecten.basis.bsn import elfproef
+from trajecten.basis.fouten import NietGevonden, OngeldigeInvoer
 
 PLANTED = "111222333"  # passes the 11-test
 GEEN_BSN = "123456789"  # 9 digits that fail it

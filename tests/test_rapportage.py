@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 
 from tests.helpers import FEITEN, at, bsns
 from tests.privacy import voeg_toe
-from trajecten import jobs, rapportage, uitbetalingen
+from trajecten.taken import jobs
+from trajecten.rapportage import maandrapport as rapportage
+from trajecten.geld import uitbetalingen
 from trajecten.cli import app
-from trajecten.models import Client, Uitbetaling
-from trajecten.uitstroom import bijstand_start_vastleggen
+from trajecten.opslag.models import Client, Uitbetaling
+from trajecten.clienten.uitstroom import bijstand_start_vastleggen
 
 IB, PW = "intensief_begeleiden", "premie_op_werk"
 # A caseload whose personal data the report must not contain: names, BSNs, postcodes, ids, IBANs, coach.
@@ -208,7 +210,7 @@ def test_maandrapportage_job_writes_the_report_and_the_cli_refuses_a_bad_month(e
 
 def test_report_shows_who_went_up_stayed_or_down_on_the_ladder(engine, jaar_2026):
     """P8: the monthly report carries the ontwikkelladder counts per instrument (month and year so far)."""
-    from trajecten.ladder import trede_vastleggen
+    from trajecten.clienten.ladder import trede_vastleggen
 
     c = jaar_2026
     trede_vastleggen(engine, c["D"], 2, door=COACH, datum=date(2026, 10, 1))  # before D's start (10-05)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from trajecten.bsn import synthetisch
-from trajecten.models import Gebeurtenis, Taak
-from trajecten.signalen import signaleer
-from trajecten.tijd import TZ
-from trajecten.watals import wat_als
+from trajecten.basis.bsn import synthetisch
+from trajecten.opslag.models import Gebeurtenis, Taak
+from trajecten.kern.signalen import signaleer
+from trajecten.basis.tijd import TZ
+from trajecten.rapportage.watals import wat_als
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = {"bijstand_sinds": "2019-01-01", "werk_start": "2026-01-12", "uren_per_week": 20, "contract_maanden": 12,

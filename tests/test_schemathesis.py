@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import open_engine
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import create_app, maak_token
 
 from .test_autorisatie import maak_zaak, vul_gebruikers

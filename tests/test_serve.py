@@ -21,9 +21,9 @@ import sqlalchemy as sa
 
 from tests.conftest import open_engine
 from tests.helpers import FEITEN, S, bsns, client
-from trajecten import scheduler
-from trajecten.config import load_settings
-from trajecten.tijd import TZ, FixedClock
+from trajecten.taken import scheduler
+from trajecten.basis.config import load_settings
+from trajecten.basis.tijd import TZ, FixedClock
 
 ROOT = Path(__file__).resolve().parent.parent
 IB = "intensief_begeleiden"

@@ -7,7 +7,7 @@ import time
 
 import sqlalchemy as sa
 
-from trajecten import db
+from trajecten.opslag import db
 
 
 def _write_and_watch(tmp_path, monkeypatch, interval: float) -> bool:

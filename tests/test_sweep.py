@@ -27,13 +27,13 @@ from tests.helpers import (
     steps,
     task_for,
 )
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten import uitbetalingen as betalingen
-from trajecten.models import Uitbetaling
-from trajecten.regelhaak import RegelsHook
-from trajecten.runner import STAP_EVENT_TYPES
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.opslag.models import Uitbetaling
+from trajecten.kern.regelhaak import RegelsHook
+from trajecten.kern.sweep import STAP_EVENT_TYPES
+from trajecten.basis.tijd import TZ, FixedClock
 
 IB, WW, PW, JN = "intensief_begeleiden", "ww_preventie", "premie_op_werk", "jobcoaching_nazorg"
 
@@ -242,7 +242,7 @@ def test_failing_rule_retries_with_backoff_then_becomes_an_incident(db_url, cloc
 
 
 def test_retry_delay_is_capped():
-    from trajecten.runner import RetryPolicy
+    from trajecten.kern.sweep import RetryPolicy
 
     p = RetryPolicy(start_s=60, max_s=3600, max_pogingen=10)
     assert [p.delay(n).total_seconds() for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]

@@ -1,4 +1,4 @@
-"""Time: working days, offsets and the clock (trajecten.tijd)."""
+"""Time: working days, offsets and the clock (trajecten.basis.tijd)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten.tijd import DEFAULT_KALENDER, TZ, FixedClock, Offset, OffsetError, WerkdagKalender, at_local
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.basis.tijd import DEFAULT_KALENDER, TZ, FixedClock, Offset, OffsetError, WerkdagKalender, at_local
 
 _NL = holidays.country_holidays("NL", years=range(2019, 2038), language="nl")
 

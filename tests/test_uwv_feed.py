@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from connectors.uwv import VELDEN, FeedClient, FeedOphaalFout, RetryPolicy, haal_op, importeer_bestand, lees_cursor, verwerk
 from connectors.uwv import herverwerk
-from trajecten.bsn import synthetisch
-from trajecten.models import Client, Quarantaine, Traject, UwvOverdracht
+from trajecten.basis.bsn import synthetisch
+from trajecten.opslag.models import Client, Quarantaine, Traject, UwvOverdracht
 
 TODAY = date(2026, 1, 5)  # the clock fixture's day
 

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from trajecten.config import load_settings
+from trajecten.basis.config import load_settings
 
 from tests.helpers import at
-from trajecten.models import Gebeurtenis, Gebruiker as GebruikerRij, Uitbetaling
+from trajecten.opslag.models import Gebeurtenis, Gebruiker as GebruikerRij, Uitbetaling
 from trajecten.web import (ROUTE_ROLES, alle_routes, create_app, maak_token,
                            routes_zonder_regel)
 

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 import connectors.zgw as zgw
 from tests.helpers import ACTOR, FEITEN, bsns, client, events
 from tests.zgw_standin import Catalogus, ZgwStandin
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten import logboek
-from trajecten.models import Verwerking, ZgwOpdracht, ZgwZaak
-from trajecten.scheduler import JOBS
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.privacy import logboek
+from trajecten.opslag.models import Verwerking, ZgwOpdracht, ZgwZaak
+from trajecten.taken.scheduler import JOBS
 
 O, Z = ZgwOpdracht.__table__, ZgwZaak.__table__
 CLIENT_ID = "trajecten-test"
@@ -362,7 +362,7 @@ def test_scheduled_as_a_job_and_a_prefect_deployment():
 
 
 def test_settings_refuse_bad_zgw_values_naming_the_variable(tmp_path):
-    from trajecten.config import SettingsError
+    from trajecten.basis.config import SettingsError
 
     with pytest.raises(SettingsError, match="TRAJECTEN_ZGW_RSIN: .*11-test"):
         load_settings(zgw_zaken_url="http://zrc.example/zaken/api/v1", zgw_client_id="a", zgw_secret="b",

@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import logboek
-from .config import SettingsError, load_settings
-from .definitie import DefinitieFout, INSTRUMENTEN_DIR, load_dir, parse_definitie, write_json_schema
-from .fouten import AlLopend, NietToegelaten, TrajectFout
-from .tijd import TZ, FixedClock, Offset, local_date
+from trajecten.privacy import logboek
+from trajecten.basis.config import SettingsError, load_settings
+from trajecten.kern.definitie import DefinitieFout, INSTRUMENTEN_DIR, load_dir, parse_definitie, write_json_schema
+from trajecten.basis.fouten import AlLopend, NietToegelaten, TrajectFout
+from trajecten.basis.tijd import TZ, FixedClock, Offset, local_date
 
 app = typer.Typer(help="Trajectenengine Werk & Participatie", no_args_is_help=True, add_completion=False)
 instruments_app = typer.Typer(help="Instrumentdefinities bekijken en controleren", no_args_is_help=True)
@@ -48,7 +48,7 @@ _state: dict = {}
 
 @app.callback()
 def _main(database_url: Optional[str] = typer.Option(None, "--database-url", envvar="TRAJECTEN_DATABASE_URL",
-                                                    help="engine database (default sqlite:///trajecten.db)")):
+                                                    help="engine database (default sqlite:///trajecten.opslag.db)")):
     _state["url"] = database_url
 
 
@@ -96,7 +96,7 @@ def _uitleg(besluit) -> str:
 
 
 def _engine(now: Optional[datetime] = None):
-    from .engine import Engine
+    from trajecten.kern.engine import Engine
 
     settings = load_settings(**({"database_url": _state["url"]} if _state.get("url") else {}))
     clock = FixedClock(now) if now else None
@@ -113,7 +113,7 @@ def logt(activiteit: str):
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            from . import logboek
+            from trajecten.privacy import logboek
 
             naam = "trajecten " + fn.__name__.replace("_", " ")
             v = logboek.begin(activiteit, _actor(kwargs.get("door")), naam=naam, component="cli", erf=False)
@@ -255,7 +255,7 @@ def client_toevoegen(
                          bijstand_sinds=_parse_date(bijstand_sinds, "bijstand_sinds"), doelgroep=doelgroep)
     logboek.noteer([cid])
     with eng.db.connect() as conn:
-        from .models import Client
+        from trajecten.opslag.models import Client
 
         team = conn.execute(Client.__table__.select().where(Client.__table__.c.id == cid)).first().gebied
     out.print(f"cliënt {cid} toegevoegd (team {team or '–'})")
@@ -274,7 +274,7 @@ def client_wijzig(
 ):
     """Postcode, doelgroep of geboortedatum wijzigen; hoort de cliënt dan bij een ander team, dan volgt een
     overplaatsingsvoorstel."""
-    from . import caseload
+    from trajecten.clienten import caseload
 
     kw = {} if doelgroep is None else {"doelgroep": doelgroep}
     if geboortedatum is not None:
@@ -297,7 +297,7 @@ app.add_typer(coach_app, name="coach")
 def coach_toewijzen(client: int, naar: str = typer.Option(..., "--naar", help="de nieuwe coach (van het eigen team)"),
                  reden: str = typer.Option(..., help="waarom"), door: Optional[str] = typer.Option(None, "--door")):
     """Coach toewijzen: een andere coach van het team (de open taken gaan mee; vastgelegd als gebeurtenis)."""
-    from . import caseload
+    from trajecten.clienten import caseload
 
     t = caseload.coach_toewijzen(_engine(), client, naar, door=_actor(door), reden=reden)
     out.print(f"cliënt {client}: coach {t.van or '–'} → {t.naar} ({t.taken} open taken mee)")
@@ -308,7 +308,7 @@ def coach_toewijzen(client: int, naar: str = typer.Option(..., "--naar", help="d
 @clean_errors
 def caseload_cmd(gebied: str = typer.Argument(..., help="het team, bv. Oost")):
     """Caseload van een team: per coach cliënten, open taken en te late taken, plus open overplaatsingen."""
-    from . import caseload
+    from trajecten.clienten import caseload
 
     eng = _engine()
     c = caseload.caseload(eng, gebied)
@@ -332,7 +332,7 @@ app.add_typer(overplaatsing_app, name="overplaatsing")
 def overplaatsing_accepteer(overplaatsing: int, coach: str = typer.Option(..., help="coach van het nieuwe team"),
                             toelichting: str = typer.Option(""), door: Optional[str] = typer.Option(None, "--door")):
     """Overplaatsing accepteren: de cliënt gaat naar het nieuwe team met deze coach."""
-    from . import caseload
+    from trajecten.clienten import caseload
 
     t = caseload.accepteer_overplaatsing(_engine(), overplaatsing, door=_actor(door), coach=coach,
                                          toelichting=toelichting)
@@ -345,7 +345,7 @@ def overplaatsing_accepteer(overplaatsing: int, coach: str = typer.Option(..., h
 def overplaatsing_afwijzen(overplaatsing: int, toelichting: str = typer.Option(...),
                            door: Optional[str] = typer.Option(None, "--door")):
     """Overplaatsing afwijzen: de cliënt blijft in het team met dezelfde coach."""
-    from . import caseload
+    from trajecten.clienten import caseload
 
     caseload.wijs_overplaatsing_af(_engine(), overplaatsing, door=_actor(door), toelichting=toelichting)
     out.print(f"overplaatsing {overplaatsing} afgewezen")
@@ -437,7 +437,7 @@ def sweep(
     eng = _engine(moment)
     parts = []
     if processen > 1 and eng.is_postgres:
-        from . import sweepers
+        from trajecten.taken import sweepers
 
         eng.db.dispose()
         res, parts = sweepers.sweep(eng.settings, moment, batch_size, processen)
@@ -456,7 +456,7 @@ def sweep(
 @app.command()
 def instellingen(markdown: bool = typer.Option(False, "--markdown", help="als Markdown-tabel (docs/instellingen.md)")):
     """Alle instellingen (omgevingsvariabelen TRAJECTEN_*) met standaardwaarde en betekenis."""
-    from .config import Settings, settings_doc
+    from trajecten.basis.config import Settings, settings_doc
 
     if markdown:
         sys.stdout.write(settings_doc())
@@ -482,7 +482,7 @@ def serve(
 ):
     """Draai de engine in één proces: webpagina's en REST API (uvicorn) plus de ingebouwde planner die sweep,
     signalen, feed, export en rapportage vuurt."""
-    from . import scheduler
+    from trajecten.taken import scheduler
 
     if db is None and demo:
         db = Path("demo.db")
@@ -492,14 +492,14 @@ def serve(
     if demo and settings.omgeving == "productie":
         fail("--demo maakt demo-gebruikers met bekende wachtwoorden: niet met TRAJECTEN_OMGEVING=productie")
     if demo and db is not None and not db.exists():
-        from .demo import print_summary, run_demo
+        from trajecten.demo import print_summary, run_demo
 
         out.print(f"demo: {db} bestaat nog niet; demo-caseload van {clienten} cliënten maken (12 maanden gesimuleerd)")
         print_summary(run_demo(db, clienten=clienten, console=out), out)
     eng = _engine()
     if demo:
-        from .web import demo_gebruikers
-        from .web._demo import DEMO_TOKEN
+        from trajecten.web import demo_gebruikers
+        from trajecten.web._demo import DEMO_TOKEN
 
         table = Table("gebruikersnaam", "rol", "gebied", "wachtwoord (demo)", title="Demo-gebruikers")
         for u in demo_gebruikers(eng):
@@ -514,7 +514,7 @@ def _webserver_instellingen():
     server's own check (session key, secure cookies) before the database is touched."""
     import logging
 
-    from .omgeving import controleer_web
+    from trajecten.basis.omgeving import controleer_web
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings(**({"database_url": _state["url"]} if _state.get("url") else {}))
@@ -529,7 +529,7 @@ def _webserver(eng, host: str, port: int, wat: str, planner=None) -> None:
 
     import uvicorn
 
-    from .web import create_app, klaar_voor_verkeer
+    from trajecten.web import create_app, klaar_voor_verkeer
 
     server = uvicorn.Server(uvicorn.Config(create_app(eng), host=host, port=port, log_level="info",
                                            access_log=False, lifespan="off"))
@@ -556,8 +556,8 @@ def _webserver(eng, host: str, port: int, wat: str, planner=None) -> None:
 @clean_errors
 def signalen(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is")):
     """Laat de regels beslissen over escalaties (taak te laat) en herinneringen (geen contact)."""
-    from .signalen import ACTOR as SIGNALEN_ACTOR
-    from .signalen import signaleer
+    from trajecten.kern.signalen import ACTOR as SIGNALEN_ACTOR
+    from trajecten.kern.signalen import signaleer
 
     moment = _parse_moment(now, "--now")
     eng = _engine(moment)
@@ -606,7 +606,7 @@ def incidenten():
     """Stappen waarvan de pogingen op zijn: die wachten op een mens."""
     import sqlalchemy as sa
 
-    from .models import Incident
+    from trajecten.opslag.models import Incident
 
     eng = _engine()
     t = Incident.__table__
@@ -623,7 +623,7 @@ def incidenten():
 def controleer():
     """Controleer de verwijzingen die de database niet afdwingt (geen foreign key): per verwijzing het aantal
     rijen zonder ouder. Exit 0 als alles klopt, 1 als er rijen zonder ouder zijn (met een paar ids)."""
-    from .integriteit import VERWIJZINGEN, voorbeelden, wezen
+    from trajecten.opslag.integriteit import VERWIJZINGEN, voorbeelden, wezen
 
     eng = _engine()
     with eng.reader.connect() as conn:
@@ -650,7 +650,7 @@ def demo(
     seed: int = typer.Option(2026, "--seed"),
 ):
     """Maak een demo-caseload en simuleer maanden aan trajecten; toont een overzicht per instrument."""
-    from .demo import print_summary, run_demo
+    from trajecten.demo import print_summary, run_demo
 
     summary = run_demo(db, clienten=clienten, maanden=maanden, seed=seed, console=out)
     print_summary(summary, out)
@@ -719,7 +719,7 @@ def regels_wat_als(
 
     import regels
 
-    from . import watals
+    from trajecten.rapportage import watals
 
     overrides = {}
     for item in zet:
@@ -755,7 +755,7 @@ def regels_wat_als(
 
 
 def _feed():
-    from .koppelingen import uwv_feed
+    from trajecten.beheer.koppelingen import uwv_feed
 
     eng = _engine()
     return eng, uwv_feed(eng.settings)
@@ -782,7 +782,7 @@ def feed_quarantaine(alles: bool = typer.Option(False, "--alles", help="ook verw
     """Afgekeurde records met hun redenen (zonder BSN)."""
     import sqlalchemy as sa
 
-    from .models import Quarantaine
+    from trajecten.opslag.models import Quarantaine
 
     eng = _engine()
     q = Quarantaine.__table__
@@ -825,7 +825,7 @@ def feed_herverwerk(quarantaine: int, gecorrigeerd: Path = typer.Option(..., "--
 @clean_errors
 def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorgesteld, goedgekeurd, ...")):
     """Uitbetalingen met hun status, bedrag en de regelversie die het bedrag rechtvaardigt."""
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     table = Table("id", "traject", "instrument", "deel", "bedrag", "opeisbaar", "status", "regel", "voorgesteld door",
                   "beoordeeld door")
@@ -843,7 +843,7 @@ def uitbetalingen_lijst(status: Optional[str] = typer.Option(None, help="voorges
 @clean_errors
 def uitbetalingen_keur_goed(ids: list[int], door: Optional[str] = typer.Option(None, "--door")):
     """Keur uitbetalingen goed (vier ogen: niet de voorsteller, niet wie het traject startte)."""
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     eng = _engine()
     for i in ids:
@@ -857,7 +857,7 @@ def uitbetalingen_keur_goed(ids: list[int], door: Optional[str] = typer.Option(N
 @clean_errors
 def uitbetalingen_afwijzen(uitbetaling: int, reden: str = typer.Option(...), door: Optional[str] = typer.Option(None, "--door")):
     """Wijs een uitbetaling af, met reden."""
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     eng = _engine()
     logboek.noteer_uitbetalingen(eng, ids=[uitbetaling])
@@ -873,7 +873,7 @@ def uitbetalingen_exporteer(uit: Path = typer.Option(..., "--uit", help="pain.00
     """Exporteer alle goedgekeurde uitbetalingen als één SEPA-batch (nooit iets twee keer)."""
     import os
 
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     if uit.is_dir() or not uit.parent.is_dir() or not os.access(uit.parent, os.W_OK):
         fail(f"--uit: {uit} kan niet geschreven worden (geen map, of geen schrijfrechten)")  # before exporting
@@ -897,7 +897,7 @@ def uitbetalingen_exporteer(uit: Path = typer.Option(..., "--uit", help="pain.00
 @clean_errors
 def uitbetalingen_betaald(batch: int, door: Optional[str] = typer.Option(None, "--door")):
     """De bank heeft een batch uitgevoerd: markeer de uitbetalingen ervan als betaald."""
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     n = uitbetalingen.markeer_betaald(_engine(), batch, door=_actor(door))
     logboek.noteer_uitbetalingen(_state["engine"], batch)
@@ -909,7 +909,7 @@ def uitbetalingen_betaald(batch: int, door: Optional[str] = typer.Option(None, "
 @clean_errors
 def uitbetalingen_batch(batch: int, uit: Path = typer.Option(..., "--uit")):
     """Schrijf het bestand van een eerdere batch opnieuw weg (zonder opnieuw te exporteren)."""
-    from . import uitbetalingen
+    from trajecten.geld import uitbetalingen
 
     uit.write_bytes(uitbetalingen.batch_xml(_engine(), batch))
     logboek.noteer_uitbetalingen(_state["engine"], batch)
@@ -924,7 +924,7 @@ def uitbetalingen_batch(batch: int, uit: Path = typer.Option(..., "--uit")):
 def kansen_bijwerken(now: Optional[str] = typer.Option(None, "--now", help="doe alsof het nu dit moment is"),
                      json_: bool = typer.Option(False, "--json", help="tellingen als JSON")):
     """Start Kansen in Kaart voor wie in de bijstand zit zonder traject; beëindig het bij een ander traject."""
-    from .kansen import bijwerken
+    from trajecten.taken.kansen import bijwerken
 
     res = bijwerken(_engine(_parse_moment(now, "--now")))
     if json_:
@@ -943,7 +943,7 @@ def kansen_bijwerken(now: Optional[str] = typer.Option(None, "--now", help="doe 
 def client_bijstand_start(client: int, datum: str = typer.Option(..., "--datum", help="eerste dag van de bijstand"),
                           door: Optional[str] = typer.Option(None, "--door")):
     """Leg vast dat een cliënt (weer) in de bijstand kwam; telt als herinstroom na uitstroom door werk."""
-    from .uitstroom import bijstand_start_vastleggen
+    from trajecten.clienten.uitstroom import bijstand_start_vastleggen
 
     day = _parse_date(datum, "--datum")
     bijstand_start_vastleggen(_engine(), client, day, actor=_actor(door))
@@ -956,7 +956,7 @@ def client_bijstand_start(client: int, datum: str = typer.Option(..., "--datum",
 def rapportage_maand(maand: Optional[str] = typer.Option(None, "--maand", help="JJJJ-MM (standaard: vorige maand)"),
                      uit: Path = typer.Option(..., "--uit", help="map voor report.html en report.csv")):
     """Maandrapportage per instrument (gestart, actief, uitkomsten, betaald, jaardoel) en herinstroom."""
-    from . import rapportage
+    from trajecten.rapportage import maandrapport as rapportage
 
     eng = _engine()
     if maand is None:
@@ -990,7 +990,7 @@ def logboek_inzage(
 ):
     """Inzageverzoek: wanneer, waarvoor en door wie de gegevens van een cliënt zijn verwerkt (het BSN wordt nooit
     getoond)."""
-    from .bsn import valideer_bsn
+    from trajecten.basis.bsn import valideer_bsn
 
     eng = _engine()
     if client is not None:
@@ -1021,7 +1021,7 @@ def anonimiseer(now: Optional[str] = typer.Option(None, "--now", help="doe alsof
                 json_: bool = typer.Option(False, "--json")):
     """Anonimiseer cliënten van wie alle trajecten langer dan de bewaartermijn geleden eindigden (en zonder
     openstaande uitbetaling); de monitoringcijfers blijven gelijk."""
-    from .anonimiseren import anonimiseer as anonimiseer_
+    from trajecten.privacy.anonimiseren import anonimiseer as anonimiseer_
 
     moment = _parse_moment(now, "--now")
     res = anonimiseer_(_engine(moment))
@@ -1068,8 +1068,8 @@ def _db_fout(exc: Exception) -> None:
 def db_migreer():
     """Breng het schema naar de nieuwste migratie: de expliciete stap van een upgrade, vóór de nieuwe code
     start (docs/deploy.md). Veilig om te herhalen; wie tegelijk migreert wacht op een slot. Controleren zonder
-    te migreren: `python -m trajecten.gezondheid` (exit 0: schema bij)."""
-    from .migreren import migreer
+    te migreren: `python -m trajecten.beheer.gezondheid` (exit 0: schema bij)."""
+    from trajecten.opslag.migreren import migreer
 
     try:
         voor, na = migreer(_database_url())
@@ -1118,7 +1118,7 @@ def cluster_start(
 ):
     """Start Prefect-server, work pool en deployments (prefect.yaml), N workers en `trajecten web`, elk als
     achtergrondproces met een log in <map>/logs. Stoppen: `trajecten cluster stop`."""
-    from . import cluster
+    from trajecten.beheer import cluster
 
     url = database_url or _state.get("url")
     if not url:
@@ -1147,7 +1147,7 @@ def cluster_status(
 ):
     """Elk proces (leeft of niet, pid, poort, log), en van de Prefect-server de deployments, workers en de
     recente en volgende flow runs. Exit 1 als niet alles draait."""
-    from . import cluster
+    from trajecten.beheer import cluster
 
     try:
         st = cluster.status(map_, runs=runs)
@@ -1202,7 +1202,7 @@ def cluster_stop(
 ):
     """Stop het cluster: eerst de workers (SIGTERM: geen nieuwe runs, lopende afmaken; na --wachttijd SIGKILL),
     dan het web, dan de server. Logs blijven in <map>/logs."""
-    from . import cluster
+    from trajecten.beheer import cluster
 
     try:
         res = cluster.stop(map_, wachttijd=wachttijd, meld=lambda s: out.print(s, highlight=False, soft_wrap=True))

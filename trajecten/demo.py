@@ -22,13 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from schwifty import IBAN
 
-from . import kansen, uitbetalingen
-from .bsn import synthetisch
-from .config import load_settings
-from .engine import Engine
-from .fouten import AlLopend, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
-from .models import Client, GeplandeStap, Traject, Uitbetaling
-from .tijd import TZ, FixedClock, SystemClock, local_date
+from trajecten.taken import kansen
+from trajecten.geld import uitbetalingen
+from trajecten.basis.bsn import synthetisch
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.basis.fouten import AlLopend, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.opslag.models import Client, GeplandeStap, Traject, Uitbetaling
+from trajecten.basis.tijd import TZ, FixedClock, SystemClock, local_date
 
 GEBIEDEN = {  # synthetic postcode areas -> area team (gebiedsteam)
     "Centrum": ["9711", "9712"],
@@ -156,7 +157,7 @@ def _make_caseload(eng: Engine, rng: random.Random, n: int, today: date) -> tupl
 
 def _centrale_clienten(eng: Engine, rng: random.Random, today: date) -> list[dict]:
     """A few clients of each central target group: their team follows from the doelgroep (gebieden.yaml)."""
-    from .gebieden import centrale_doelgroepen
+    from trajecten.clienten.gebieden import centrale_doelgroepen
 
     out = []
     for doelgroep, team in centrale_doelgroepen().items():

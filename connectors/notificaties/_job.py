@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from trajecten import logboek
+from trajecten.privacy import logboek
 
 from ._exceptions import NotificatieFout
 from ._smtp import SmtpVerzender, Verzender

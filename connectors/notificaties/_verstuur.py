@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from trajecten.models import Gebeurtenis, Melding
+from trajecten.opslag.models import Gebeurtenis, Melding
 
 from ._exceptions import VerzendFout
 from ._smtp import Bericht, Verzender, zonder_bsn

@@ -19,10 +19,10 @@ from datetime import datetime, time
 
 import sqlalchemy as sa
 
-from trajecten import logboek
-from trajecten.models import Client, Gebeurtenis, KoppelingCursor, Melding, Taak, Traject
-from trajecten.runner import insert_ignore
-from trajecten.tijd import TZ, local_date
+from trajecten.privacy import logboek
+from trajecten.opslag.models import Client, Gebeurtenis, KoppelingCursor, Melding, Taak, Traject
+from trajecten.kern.sweep import insert_ignore
+from trajecten.basis.tijd import TZ, local_date
 
 from ._smtp import zonder_bsn
 

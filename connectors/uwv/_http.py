@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import httpx
 import sqlalchemy as sa
 
-from trajecten.models import KoppelingCursor
+from trajecten.opslag.models import KoppelingCursor
 
 from ._verwerk import ACTOR, Samenvatting, verwerk
 

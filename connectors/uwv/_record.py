@@ -11,10 +11,10 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from trajecten.bsn import cijfers, elfproef
-from trajecten.fouten import OngeldigeInvoer
-from trajecten.gebieden import normaliseer_postcode
-from trajecten.planner import as_date
+from trajecten.basis.bsn import cijfers, elfproef
+from trajecten.basis.fouten import OngeldigeInvoer
+from trajecten.clienten.gebieden import normaliseer_postcode
+from trajecten.kern.planner import as_date
 
 VELDEN = ("uwv_referentie", "bsn", "geboortedatum", "postcode", "ww_startdatum", "ww_einddatum", "risico_langdurig",
           "telefoon", "email", "opmerking")

@@ -18,15 +18,16 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from trajecten import geheugen, logboek
-from trajecten.bsn import elfproef
-from trajecten.db import in_values
-from trajecten.engine import StartVerzoek, lopende_trajecten
-from trajecten.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
-from trajecten.gebieden import gebied_voor
-from trajecten.runner import allocate_ids, bulk_insert, bulk_insert_kolommen
-from trajecten.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
-from trajecten.tijd import local_date
+from trajecten.kern import geheugen
+from trajecten.privacy import logboek
+from trajecten.basis.bsn import elfproef
+from trajecten.opslag.db import in_values
+from trajecten.kern.engine import StartVerzoek, lopende_trajecten
+from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.clienten.gebieden import gebied_voor
+from trajecten.kern.sweep import allocate_ids, bulk_insert, bulk_insert_kolommen
+from trajecten.opslag.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
+from trajecten.basis.tijd import local_date
 
 from ._bestand import FeedParseFout, decode, formaat, lees
 from ._record import UwvRecord, valideer

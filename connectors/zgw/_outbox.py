@@ -26,17 +26,17 @@ from typing import TYPE_CHECKING, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from trajecten import logboek
-from trajecten.models import Gebeurtenis, KoppelingCursor, Traject, ZgwOpdracht, ZgwZaak
-from trajecten.runner import STAP_EVENT_TYPES, RetryPolicy as OutboxPolicy
+from trajecten.privacy import logboek
+from trajecten.opslag.models import Gebeurtenis, KoppelingCursor, Traject, ZgwOpdracht, ZgwZaak
+from trajecten.kern.sweep import STAP_EVENT_TYPES, RetryPolicy as OutboxPolicy
 
 from ._client import RetryPolicy, ZakenClient
 from ._exceptions import BlijvendeFout, TijdelijkeFout
 from ._zaaktypen import FASEN, Zaaktype, lees, voor
 
 if TYPE_CHECKING:
-    from trajecten.config import Settings
-    from trajecten.engine import Engine
+    from trajecten.basis.config import Settings
+    from trajecten.kern.engine import Engine
 
 E, T, O, Z, KC = (Gebeurtenis.__table__, Traject.__table__, ZgwOpdracht.__table__, ZgwZaak.__table__,
                   KoppelingCursor.__table__)

@@ -1,6 +1,6 @@
 """The mapping from our instruments to the ZGW catalogue (``zaaktypen.yaml``, setting TRAJECTEN_ZGW_ZAAKTYPEN).
 
-The file's shape is checked at start by the settings (``trajecten.config``); here it becomes frozen records.
+The file's shape is checked at start by the settings (``trajecten.basis.config``); here it becomes frozen records.
 """
 
 from __future__ import annotations

@@ -64,12 +64,12 @@ def live(tmp_path_factory):
     import uvicorn
     from rich.console import Console
 
-    from trajecten.config import load_settings
+    from trajecten.basis.config import load_settings
     from trajecten.demo import run_demo
-    from trajecten.engine import Engine
-    from trajecten.koppelingen import uwv_feed
-    from trajecten.models import Gebruiker
-    from trajecten.tijd import TZ, FixedClock
+    from trajecten.kern.engine import Engine
+    from trajecten.beheer.koppelingen import uwv_feed
+    from trajecten.opslag.models import Gebruiker
+    from trajecten.basis.tijd import TZ, FixedClock
     from trajecten.web import create_app
 
     db = tmp_path_factory.mktemp("browser") / "demo.db"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from trajecten import caseload as cl
-from trajecten.models import Client, Gebeurtenis
+from trajecten.clienten import caseload as cl
+from trajecten.opslag.models import Client, Gebeurtenis
 
 from .conftest import inloggen, schiet
 from .test_paginas import flash, fouten_in_console

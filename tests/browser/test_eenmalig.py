@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from trajecten.models import Client, Traject
+from trajecten.opslag.models import Client, Traject
 
 from ..helpers import bsns
 from .conftest import inloggen

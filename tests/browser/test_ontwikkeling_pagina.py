@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from trajecten import ontwikkelplan
-from trajecten.tijd import local_date
+from trajecten.clienten import ontwikkelplan
+from trajecten.basis.tijd import local_date
 
 from .conftest import inloggen, schiet
 from .test_paginas import flash, fouten_in_console

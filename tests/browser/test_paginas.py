@@ -19,8 +19,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from trajecten.models import Taak, Traject, Uitbetaling
-from trajecten.tijd import local_date
+from trajecten.opslag.models import Taak, Traject, Uitbetaling
+from trajecten.basis.tijd import local_date
 
 from .conftest import inloggen, schiet
 

@@ -36,13 +36,13 @@ from typing import Callable
 import sqlalchemy as sa
 
 from connectors.sepa import endtoend_id
-from trajecten import runner
-from trajecten.bsn import synthetisch
-from trajecten.config import load_settings
-from trajecten.engine import Engine, StartVerzoek
-from trajecten.models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Incident, KoppelingCursor, Melding,
+from trajecten.kern import sweep as runner
+from trajecten.basis.bsn import synthetisch
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine, StartVerzoek
+from trajecten.opslag.models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Incident, KoppelingCursor, Melding,
                               Taak, Traject, Uitbetaling)
-from trajecten.tijd import TZ, FixedClock, local_date
+from trajecten.basis.tijd import TZ, FixedClock, local_date
 
 ROOT = Path(__file__).resolve().parents[2]
 S, T, E, K, U, B = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table__, Taak.__table__,
@@ -429,7 +429,7 @@ def downtime_campaign(url: str, n: int, *, down_days: int = 7, cohorts: int = 8,
     """``n`` trajectories started in ``cohorts`` weekly cohorts, swept every morning and worked on by
     coaches; then the scheduler is off for ``down_days`` days while coaches keep completing tasks; on
     restart one sweep (the scheduler's job) catches up. The report's violations list what broke."""
-    from trajecten import jobs
+    from trajecten.taken import jobs
 
     rng = random.Random(seed)
     eng, clock = open_engine(url, START)

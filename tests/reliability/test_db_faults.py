@@ -25,11 +25,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from tests.reliability.harness import START, add_caseload, check_invariants, open_engine, snapshot
-from trajecten import jobs
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten.regelhaak import RegelsHook
-from trajecten.tijd import FixedClock
+from trajecten.taken import jobs
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.kern.regelhaak import RegelsHook
+from trajecten.basis.tijd import FixedClock
 
 N = 12  # Premie op Werk trajectories, each with part 1 (a payout step that asks the rules) due
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import open_engine
 from tests.reliability.harness import LOGBOEK, snapshot
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.tijd import TZ, FixedClock
 from trajecten.web import ROUTE_ROLES, create_app, maak_token
 
 from ..test_autorisatie import JSON_BODIES, maak_zaak, vul_gebruikers

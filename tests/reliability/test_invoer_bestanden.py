@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from connectors.uwv import _record
 from tests.conftest import open_engine
 from tests.reliability.harness import LOGBOEK, snapshot
-from trajecten.koppelingen import uwv_feed
-from trajecten.models import Quarantaine
-from trajecten.tijd import TZ, FixedClock
+from trajecten.beheer.koppelingen import uwv_feed
+from trajecten.opslag.models import Quarantaine
+from trajecten.basis.tijd import TZ, FixedClock
 
 import sqlalchemy as sa
 from datetime import datetime

@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import open_engine
 from tests.reliability.harness import snapshot
-from trajecten import uitbetalingen as betalingen
-from trajecten.bsn import elfproef, synthetisch
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.basis.bsn import elfproef, synthetisch
 from trajecten.cli import app
-from trajecten.tijd import TZ, FixedClock
+from trajecten.basis.tijd import TZ, FixedClock
 
 from ..test_autorisatie import maak_zaak, vul_gebruikers
 

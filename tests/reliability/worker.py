@@ -12,10 +12,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from trajecten import uitbetalingen
-from trajecten.config import load_settings
-from trajecten.engine import Engine
-from trajecten.tijd import FixedClock
+from trajecten.geld import uitbetalingen
+from trajecten.basis.config import load_settings
+from trajecten.kern.engine import Engine
+from trajecten.basis.tijd import FixedClock
 
 APPROVER = "teamleider.crash"  # neither the proposer (the sweep) nor who started the trajectories
 

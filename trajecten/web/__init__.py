@@ -4,10 +4,10 @@ Start reading at ``_toegang.py`` (who may do what: ``ROUTE_ROLES``), then ``_api
 ``_verwerkingen.py`` maps each route to its processing activity (Logboek Dataverwerkingen, ``VERWERKINGEN``).
 """
 
-from ._app import alle_routes, create_app, klaar_voor_verkeer, openapi, routes_zonder_regel, write_openapi
-from ._auth import hash_wachtwoord, maak_gebruiker, maak_token
-from ._demo import DEMO_WACHTWOORD, demo_gebruikers
-from ._toegang import (MENSEN, OVERRULE_ROLLEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker, gebied_filter,
+from trajecten.web._app import alle_routes, create_app, klaar_voor_verkeer, openapi, routes_zonder_regel, write_openapi
+from trajecten.web._auth import hash_wachtwoord, maak_gebruiker, maak_token
+from trajecten.web._demo import DEMO_WACHTWOORD, demo_gebruikers
+from trajecten.web._toegang import (MENSEN, OVERRULE_ROLLEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker, gebied_filter,
                        mag, ziet_gebied)
 
 __all__ = [

@@ -9,21 +9,22 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .. import idempotentie, logboek
-from .. import uitbetalingen as betalingen
-from ..fouten import NietToegelaten, OngeldigeInvoer
-from ..gebieden import normaliseer_postcode, team_voor
-from ..jobs import cijfers_csv
-from ..koppelingen import uwv_feed
-from ..models import UitbetalingStatus
-from ..monitoring import maandcijfers
-from ..tijd import TZ
-from .. import ladder as ontwikkelladder
-from .. import ontwikkelplan
-from . import _data as data
-from ._auth import huidige_gebruiker, maak_gebruiker, maak_token
-from ._toegang import COACH, TEAMLEIDER, Gebruiker, mag_overrulen
-from ._verwerkingen import transactie
+from trajecten.opslag import idempotentie
+from trajecten.privacy import logboek
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer
+from trajecten.clienten.gebieden import normaliseer_postcode, team_voor
+from trajecten.taken.jobs import cijfers_csv
+from trajecten.beheer.koppelingen import uwv_feed
+from trajecten.opslag.models import UitbetalingStatus
+from trajecten.rapportage.monitoring import maandcijfers
+from trajecten.basis.tijd import TZ
+from trajecten.clienten import ladder as ontwikkelladder
+from trajecten.clienten import ontwikkelplan
+from trajecten.web import _data as data
+from trajecten.web._auth import huidige_gebruiker, maak_gebruiker, maak_token
+from trajecten.web._toegang import COACH, TEAMLEIDER, Gebruiker, mag_overrulen
+from trajecten.web._verwerkingen import transactie
 
 MAX_ID = 2_147_483_647
 FEED_MAX_BYTES = 50 * 1024 * 1024
@@ -550,7 +551,7 @@ def monitoring_csv(request: Request, g: Wie, jaar: Jaar = None, maand: Maand = N
 def gebruikers(request: Request, g: Wie):
     import sqlalchemy as sa
 
-    from ._auth import G
+    from trajecten.web._auth import G
 
     with _engine(request).reader.connect() as conn:
         rows = conn.execute(sa.select(G.c.id, G.c.gebruikersnaam, G.c.naam, G.c.rol, G.c.gebied, G.c.email,

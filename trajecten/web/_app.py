@@ -12,9 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from . import _api, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
-from ._toegang import PUBLIEK, ROUTE_ROLES
-from ._verwerkingen import LogboekMiddleware
+from trajecten.web import _api, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
+from trajecten.web._toegang import PUBLIEK, ROUTE_ROLES
+from trajecten.web._verwerkingen import LogboekMiddleware
 
 HIER = Path(__file__).resolve().parent
 SESSIE_COOKIE = "trajecten_sessie"

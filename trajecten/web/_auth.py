@@ -19,9 +19,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import HTTPException, Request
 
-from ..fouten import OngeldigeInvoer
-from ..models import ApiToken, Gebruiker as GebruikerRij
-from ._toegang import KOPPELING, MENSEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker
+from trajecten.basis.fouten import OngeldigeInvoer
+from trajecten.opslag.models import ApiToken, Gebruiker as GebruikerRij
+from trajecten.web._toegang import KOPPELING, MENSEN, PUBLIEK, ROLLEN, ROUTE_ROLES, Gebruiker
 
 G, A = GebruikerRij.__table__, ApiToken.__table__
 _PH = PasswordHasher()

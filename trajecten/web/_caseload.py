@@ -1,6 +1,6 @@
 """Area teams on the web: the team lead's caseload view (per coach: clients, open and overdue tasks),
 rebalancing (moving clients to another coach), transfer proposals (accept/reject), and changing a
-client's postcode or target group. API and pages; the operations are in ``trajecten/caseload.py``.
+client's postcode or target group. API and pages; the operations are in ``trajecten/clienten/caseload.py``.
 
 Access (``_toegang.ROUTE_ROLES``): the caseload and transfers are for team leads and the beheerder; a team
 lead works in their own team (a client of another team is 404, a coach of another team is refused).
@@ -15,14 +15,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import Field
 
-from .. import caseload as cl
-from ..fouten import NietGevonden, OngeldigeInvoer, TrajectFout
-from ..gebieden import centrale_doelgroepen, gebiedsteams
-from . import _data as data
-from ._api import Invoer, Tekst
-from ._auth import huidige_gebruiker
-from ._pages import _tekst, flash, render, terug
-from ._toegang import Gebruiker, alle_gebieden
+from trajecten.clienten import caseload as cl
+from trajecten.basis.fouten import NietGevonden, OngeldigeInvoer, TrajectFout
+from trajecten.clienten.gebieden import centrale_doelgroepen, gebiedsteams
+from trajecten.web import _data as data
+from trajecten.web._api import Invoer, Tekst
+from trajecten.web._auth import huidige_gebruiker
+from trajecten.web._pages import _tekst, flash, render, terug
+from trajecten.web._toegang import Gebruiker, alle_gebieden
 
 MAX_ID = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="numeriek id")]

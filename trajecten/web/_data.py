@@ -8,16 +8,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import besluiten, logboek
-from ..bsn import elfproef, maskeer, valideer_bsn
-from ..definitie import FeitType, StapSoort
-from ..engine import ALGEMENE_GEBEURTENISSEN
-from ..fouten import NietGevonden, OngeldigeInvoer
-from ..models import Gebruiker as GebruikerTabel
-from ..models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Quarantaine, Taak, TaakStatus, Traject,
+from trajecten.opslag import besluiten
+from trajecten.privacy import logboek
+from trajecten.basis.bsn import elfproef, maskeer, valideer_bsn
+from trajecten.kern.definitie import FeitType, StapSoort
+from trajecten.kern.engine import ALGEMENE_GEBEURTENISSEN
+from trajecten.basis.fouten import NietGevonden, OngeldigeInvoer
+from trajecten.opslag.models import Gebruiker as GebruikerTabel
+from trajecten.opslag.models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Quarantaine, Taak, TaakStatus, Traject,
                       Uitbetaling)
-from ..tijd import TZ, local_date
-from ._toegang import Gebruiker, betaling_filter, gebied_filter, ziet_betaling, ziet_gebied
+from trajecten.basis.tijd import TZ, local_date
+from trajecten.web._toegang import Gebruiker, betaling_filter, gebied_filter, ziet_betaling, ziet_gebied
 
 C, T, S, E, K, U, B, Q = (Client.__table__, Traject.__table__, GeplandeStap.__table__, Gebeurtenis.__table__,
                           Taak.__table__, Uitbetaling.__table__, Betaalbatch.__table__, Quarantaine.__table__)

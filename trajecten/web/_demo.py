@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..demo import GEBIEDEN
-from ..gebieden import centrale_doelgroepen
-from ._auth import A, G, maak_gebruiker, maak_token, token_hash
+from trajecten.demo import GEBIEDEN
+from trajecten.clienten.gebieden import centrale_doelgroepen
+from trajecten.web._auth import A, G, maak_gebruiker, maak_token, token_hash
 
 DEMO_WACHTWOORD = "demo-wachtwoord"  # demo only: printed at start
 DEMO_TOKEN = "demo-uwv-feed-token"  # the demo feed push token (role koppeling)

@@ -18,8 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
-from ._auth import GeenToegang, NietIngelogd, is_api
+from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
+from trajecten.web._auth import GeenToegang, NietIngelogd, is_api
 
 log = logging.getLogger("trajecten.web")
 
@@ -34,7 +34,7 @@ def _loc(veld: str) -> list[str]:
 
 def _page(request: Request, status: int, titel: str, tekst: str, extra: dict | None = None):
     templates = request.app.state.templates
-    from ._pages import context
+    from trajecten.web._pages import context
 
     return templates.TemplateResponse(request, "fout.html", context(request, titel=titel, tekst=tekst,
                                                                    status=status, **(extra or {})),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from .. import metrics
-from ..gezondheid import gereedheid
+from trajecten.beheer import metrics
+from trajecten.beheer.gezondheid import gereedheid
 
 router = APIRouter(include_in_schema=False)
 ROUTES = (("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"))

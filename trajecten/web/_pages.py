@@ -10,17 +10,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from .. import logboek
-from .. import uitbetalingen as betalingen
-from ..fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
-from ..koppelingen import uwv_feed
-from ..monitoring import GRAFIEK_STATUSSEN, STATUS_TEKST, STATUSSEN, Geld, euro, euro_getal, maandcijfers
-from .. import ladder as ontwikkelladder
-from .. import ontwikkelplan
-from . import _data as data
-from ._auth import controleer_wachtwoord, csrf_ok, csrf_token, huidige_gebruiker, log_in
-from ._svg import staafdiagram, voortgang
-from ._toegang import EXPORT, Gebruiker, mag
+from trajecten.privacy import logboek
+from trajecten.geld import uitbetalingen as betalingen
+from trajecten.basis.fouten import NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
+from trajecten.beheer.koppelingen import uwv_feed
+from trajecten.rapportage.monitoring import GRAFIEK_STATUSSEN, STATUS_TEKST, STATUSSEN, Geld, euro, euro_getal, maandcijfers
+from trajecten.clienten import ladder as ontwikkelladder
+from trajecten.clienten import ontwikkelplan
+from trajecten.web import _data as data
+from trajecten.web._auth import controleer_wachtwoord, csrf_ok, csrf_token, huidige_gebruiker, log_in
+from trajecten.rapportage.svg import staafdiagram, voortgang
+from trajecten.web._toegang import EXPORT, Gebruiker, mag
 
 MAX_ID = 2_147_483_647
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]

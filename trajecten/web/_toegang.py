@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..models import Rol
+from trajecten.opslag.models import Rol
 
 COACH, TEAMLEIDER, FINANCIEN, BELEID, BEHEERDER, KOPPELING = (
     Rol.coach.value, Rol.teamleider.value, Rol.financien.value, Rol.beleid.value, Rol.beheerder.value,

@@ -29,12 +29,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import idempotentie, logboek, ontwikkelplan
-from ..fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, TrajectFout
-from . import _data as data
-from ._auth import huidige_gebruiker
-from ._pages import MAX_ID, _planstap, _tekst, flash, render, terug
-from ._toegang import Gebruiker, mag_overrulen
+from trajecten.opslag import idempotentie
+from trajecten.privacy import logboek
+from trajecten.clienten import ontwikkelplan
+from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, TrajectFout
+from trajecten.web import _data as data
+from trajecten.web._auth import huidige_gebruiker
+from trajecten.web._pages import MAX_ID, _planstap, _tekst, flash, render, terug
+from trajecten.web._toegang import Gebruiker, mag_overrulen
 
 Wie = Annotated[Gebruiker, Depends(huidige_gebruiker)]
 router = APIRouter(dependencies=[Depends(huidige_gebruiker)], include_in_schema=False)

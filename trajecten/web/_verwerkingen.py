@@ -1,7 +1,7 @@
 """Logboek Dataverwerkingen for the pages and the API: W3C Trace Context and one processing per request.
 
 ``VERWERKINGEN`` maps every route (like ``ROUTE_ROLES``) to the processing activity of the register
-(``trajecten/data/verwerkingsactiviteiten.yaml``) under which it reads or writes clients' personal data,
+(``trajecten/privacy/data/verwerkingsactiviteiten.yaml``) under which it reads or writes clients' personal data,
 or to None when it touches none. ``tests/test_logboek.py`` fails for a route that is missing here.
 
 The middleware (:class:`LogboekMiddleware`) runs around every request: it reads the caller's
@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from anyio import to_thread
 
-from .. import logboek
+from trajecten.privacy import logboek
 
 log = logging.getLogger("trajecten.web.logboek")
 
