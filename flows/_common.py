@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.tasks import exponential_backoff
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from trajecten.kern.engine import Engine
+from trajecten import Engine, RetryPolicy
 
 
 def transient_db_error(task, task_run, state) -> bool:
@@ -26,7 +25,9 @@ def transient_db_error(task, task_run, state) -> bool:
     return False
 
 
-RETRY = dict(retries=4, retry_delay_seconds=exponential_backoff(backoff_factor=5), retry_jitter_factor=0.5,
+# a task that lost its database: 5 attempts, 5, 10, 20 and 40 s apart (with Prefect's jitter)
+TAAK = RetryPolicy(pogingen=5, start_s=5, max_s=40)
+RETRY = dict(retries=TAAK.pogingen - 1, retry_delay_seconds=TAAK.wachttijden(), retry_jitter_factor=0.5,
              retry_condition_fn=transient_db_error)
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from trajecten.privacy import logboek
 from trajecten.basis.bsn import synthetisch
 from trajecten.opslag.models import Client, Traject, Verwerking
-from trajecten.kern.sweep import COPY_FROM, allocate_ids, bulk_insert_kolommen
+from trajecten.opslag.bulk import COPY_FROM, allocate_ids, bulk_insert_kolommen
 from trajecten.basis.tijd import TZ
 
 C, T, V = Client.__table__, Traject.__table__, Verwerking.__table__

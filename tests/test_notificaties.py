@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 
 from connectors.notificaties import (
     GeheugenVerzender,
-    Herhaalbeleid,
+    HERHAALBELEID,
     NotificatieFout,
     SmtpVerzender,
     adres_voor,
@@ -348,8 +348,8 @@ def test_backoff_and_errors_never_hold_the_mail_body(sqlite_url, clock):
         assert len(mem.pogingen) == 2 and len(mem.verzonden) == 1
         clock.advance(timedelta(seconds=60))
         assert verstuur(eng, mem) == {"verzonden": 1, "opnieuw": 0, "mislukt": 0}
-        assert Herhaalbeleid().wachttijd(1) == timedelta(seconds=60)
-        assert [Herhaalbeleid().wachttijd(n).total_seconds() for n in (2, 3, 4, 7, 8)] == [120, 240, 480, 3600, 3600]
+        assert HERHAALBELEID.wacht(1) == timedelta(seconds=60)
+        assert [HERHAALBELEID.wacht(n).total_seconds() for n in (2, 3, 4, 7, 8)] == [120, 240, 480, 3600, 3600]
 
         class Lekkend:  # a broken sender whose exception quotes the message and a BSN
             def verstuur(self, bericht):

@@ -242,10 +242,10 @@ def test_failing_rule_retries_with_backoff_then_becomes_an_incident(db_url, cloc
 
 
 def test_retry_delay_is_capped():
-    from trajecten.kern.sweep import RetryPolicy
+    from trajecten import RetryPolicy
 
-    p = RetryPolicy(start_s=60, max_s=3600, max_pogingen=10)
-    assert [p.delay(n).total_seconds() for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    p = RetryPolicy(pogingen=10, start_s=60, max_s=3600)
+    assert [p.wacht(n).total_seconds() for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
 def test_a_step_that_recovers_fires_once_with_its_payout(db_url, clock):

@@ -44,7 +44,7 @@ def test_sweep_proposes_part_one_once_with_rule_version(engine):
     assert rows[0].sleutel == f"c{cid}/premie_op_werk/1/werk_start=2026-01-05"  # per client and job
     assert rows[0].regel_versie == "2023-04-01"  # the regulation in force on the work start date
     # proposing the same part again (same idempotency key) leaves one row
-    from trajecten.kern.sweep import insert_ignore
+    from trajecten.opslag.bulk import insert_ignore
     with engine.db.begin() as conn:
         insert_ignore(conn, Uitbetaling.__table__, [{**{k: getattr(rows[0], k) for k in (
             "sleutel", "traject_id", "deel", "bedrag", "opeisbaar_op", "status", "regel", "regel_versie",

@@ -12,7 +12,7 @@ Start reading at ``_verzamel.py``.
 from ._exceptions import NotificatieFout, VerzendFout
 from ._job import meldingen_job
 from ._smtp import Bericht, GeheugenVerzender, SmtpVerzender, Verzender, zonder_bsn
-from ._verstuur import Herhaalbeleid, verstuur
+from ._verstuur import HERHAALBELEID, verstuur
 from ._verzamel import SOORTEN, adres_voor, ontvanger_voor, teamleider, verzamel
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
     # _verzamel
     "verzamel", "adres_voor", "ontvanger_voor", "teamleider", "SOORTEN",
     # _verstuur
-    "verstuur", "Herhaalbeleid",
+    "verstuur", "HERHAALBELEID",
     # _job
     "meldingen_job",
 ]

@@ -11,10 +11,11 @@ that dies between sending and marking sends that mail again after the lease.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+
+from trajecten.basis.herhalen import RetryPolicy
 
 from trajecten.opslag.models import Gebeurtenis, Melding
 
@@ -26,17 +27,9 @@ ACTOR = "systeem:meldingen"
 log = logging.getLogger("connectors.notificaties")
 
 
-@dataclass(frozen=True)
-class Herhaalbeleid:
-    """How a failed mail is retried: 60 s, 2, 4, 8 ... minutes (at most ``max_s``), ``max_pogingen`` in all."""
-
-    start_s: int = 60
-    max_s: int = 3600
-    max_pogingen: int = 5
-    lease_s: int = 600  # a claimed row is not picked up by another run for this long
-
-    def wachttijd(self, pogingen: int) -> timedelta:
-        return timedelta(seconds=min(self.start_s * 2 ** max(pogingen - 1, 0), self.max_s))
+# a failed mail: 60 s, 2, 4, 8 ... minutes (at most an hour), 5 attempts in all
+HERHAALBELEID = RetryPolicy(pogingen=5, start_s=60, max_s=3600)
+LEASE_S = 600  # a claimed row is not picked up by another run for this long
 
 
 def _fout(exc: Exception, bericht: Bericht) -> str:
@@ -51,7 +44,7 @@ def _fout(exc: Exception, bericht: Bericht) -> str:
 
 
 def verstuur(engine, verzender: Verzender, now: datetime | None = None, *,
-             beleid: Herhaalbeleid = Herhaalbeleid(), limiet: int = 1000) -> dict[str, int]:
+             beleid: RetryPolicy = HERHAALBELEID, limiet: int = 1000) -> dict[str, int]:
     """Send the waiting rows that are due; returns counts {verzonden, opnieuw, mislukt}."""
     now = now or engine.clock.now()
     res = {"verzonden": 0, "opnieuw": 0, "mislukt": 0}
@@ -65,7 +58,7 @@ def verstuur(engine, verzender: Verzender, now: datetime | None = None, *,
         rows = conn.execute(q).all()
         if rows:
             conn.execute(M.update().where(M.c.id.in_([r.id for r in rows]))
-                         .values(volgende_poging_op=now + timedelta(seconds=beleid.lease_s)))
+                         .values(volgende_poging_op=now + timedelta(seconds=LEASE_S)))
     for r in rows:
         bericht = Bericht(aan=r.adres, onderwerp=r.onderwerp, tekst=r.tekst, melding_id=r.id)
         try:
@@ -80,10 +73,10 @@ def verstuur(engine, verzender: Verzender, now: datetime | None = None, *,
     return res
 
 
-def _mislukt(engine, r, fout: str, now: datetime, beleid: Herhaalbeleid, res: dict) -> None:
+def _mislukt(engine, r, fout: str, now: datetime, beleid: RetryPolicy, res: dict) -> None:
     pogingen = r.pogingen + 1
     with engine.db.begin() as conn:
-        if pogingen >= beleid.max_pogingen:
+        if beleid.uitgeput(pogingen):
             conn.execute(M.update().where(M.c.id == r.id).values(
                 status="mislukt", pogingen=pogingen, laatste_fout=fout, volgende_poging_op=None))
             conn.execute(E.insert().values(
@@ -94,6 +87,6 @@ def _mislukt(engine, r, fout: str, now: datetime, beleid: Herhaalbeleid, res: di
             log.error("melding %s aan %s mislukt na %s pogingen: %s", r.id, r.ontvanger, pogingen, fout)
         else:
             conn.execute(M.update().where(M.c.id == r.id).values(
-                pogingen=pogingen, laatste_fout=fout, volgende_poging_op=now + beleid.wachttijd(pogingen)))
+                pogingen=pogingen, laatste_fout=fout, volgende_poging_op=now + beleid.wacht(pogingen)))
             res["opnieuw"] += 1
             log.warning("melding %s aan %s niet verzonden (poging %s): %s", r.id, r.ontvanger, pogingen, fout)

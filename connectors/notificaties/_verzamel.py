@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from trajecten.privacy import logboek
 from trajecten.opslag.models import Client, Gebeurtenis, KoppelingCursor, Melding, Taak, Traject
-from trajecten.kern.sweep import insert_ignore
+from trajecten.opslag.bulk import insert_ignore
 from trajecten.basis.tijd import TZ, local_date
 
 from ._smtp import zonder_bsn

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 import httpx
 import sqlalchemy as sa
 
+from trajecten.basis.herhalen import RetryPolicy
+
 from trajecten.opslag.models import KoppelingCursor
 
 from ._verwerk import ACTOR, Samenvatting, verwerk
@@ -29,19 +31,8 @@ class FeedOphaalFout(RuntimeError):
     """The feed could not be fetched (after retries, or refused with a 4xx); names the URL without secrets."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Attempts per request and the delays between them (seconds, doubling up to ``max_s``)."""
-
-    pogingen: int = 4
-    start_s: float = 0.5
-    max_s: float = 8.0
-
-    def delays(self):
-        d = self.start_s
-        for _ in range(self.pogingen - 1):
-            yield min(d, self.max_s)
-            d *= 2
+# one request: 4 attempts, 0.5, 1 and 2 s apart (trajecten.RetryPolicy)
+VERZOEK = RetryPolicy(pogingen=4, start_s=0.5, max_s=8.0)
 
 
 @dataclass
@@ -71,7 +62,7 @@ class FeedClient:
     """All network I/O of the pull goes through :meth:`_get` (tests plug in a transport or a real server)."""
 
     def __init__(self, url: str, *, token: str | None = None, timeout_s: float = 10.0, verify: bool | str = True,
-                 retry: RetryPolicy = RetryPolicy(), transport: httpx.BaseTransport | None = None,
+                 retry: RetryPolicy = VERZOEK, transport: httpx.BaseTransport | None = None,
                  sleep=time.sleep):
         headers = {"Accept": "application/json"}
         if token:
@@ -98,7 +89,7 @@ class FeedClient:
         return data
 
     def _get(self, params: dict) -> httpx.Response:
-        delays = self.retry.delays()
+        delays = iter(self.retry.wachttijden())
         while True:
             try:
                 resp = self._http.get(self.url, params=params)

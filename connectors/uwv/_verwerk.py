@@ -25,7 +25,7 @@ from trajecten.opslag.db import in_values
 from trajecten.kern.engine import StartVerzoek, lopende_trajecten
 from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.clienten.gebieden import gebied_voor
-from trajecten.kern.sweep import allocate_ids, bulk_insert, bulk_insert_kolommen
+from trajecten.opslag.bulk import allocate_ids, bulk_insert, bulk_insert_kolommen
 from trajecten.opslag.models import Client, Quarantaine, Traject, TrajectStatus, UwvOverdracht
 from trajecten.basis.tijd import local_date
 

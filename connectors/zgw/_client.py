@@ -9,12 +9,13 @@ the object finds it instead of creating a second one.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, TypeVar
 
 import httpx
 import jwt
+
+from trajecten.basis.herhalen import RetryPolicy
 
 from ._exceptions import Geweigerd, Onbereikbaar, Serverfout, TijdelijkeFout
 
@@ -22,26 +23,15 @@ CRS = "EPSG:4326"  # the Zaken API requires Accept-Crs / Content-Crs on /zaken (
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How one call is retried within a run: ``pogingen`` attempts, waits from ``start_s`` times
-    ``factor`` up to ``max_s``. Only :class:`TijdelijkeFout` (connect error, timeout, 5xx, 429) is
-    retried; a 4xx is a fault in our request and is raised at once."""
-
-    pogingen: int = 3
-    start_s: float = 0.5
-    factor: float = 2.0
-    max_s: float = 5.0
-
-    def wacht(self, poging: int) -> float:
-        return min(self.start_s * self.factor ** max(poging - 1, 0), self.max_s)
+# one call within a run: 3 attempts, 0.5 s then 1 s apart (trajecten.RetryPolicy; setting zgw_verzoek_pogingen)
+VERZOEK = RetryPolicy(pogingen=3, start_s=0.5, max_s=5.0)
 
 
 class ZakenClient:
     """``base_url`` is the Zaken API root, e.g. ``https://openzaak.example.nl/zaken/api/v1``."""
 
     def __init__(self, base_url: str, client_id: str, secret: str, *, timeout: float = 10.0,
-                 retry: RetryPolicy = RetryPolicy(), transport: httpx.BaseTransport | None = None,
+                 retry: RetryPolicy = VERZOEK, transport: httpx.BaseTransport | None = None,
                  user_id: str = "trajecten", user_representation: str = "Trajectenmotor",
                  sleep: Callable[[float], None] = time.sleep):
         self.base_url = base_url.rstrip("/")
@@ -136,7 +126,7 @@ class ZakenClient:
             except TijdelijkeFout:
                 if poging >= self.retry.pogingen:
                     raise
-                self._sleep(self.retry.wacht(poging))
+                self._sleep(self.retry.seconden(poging))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self) -> str:

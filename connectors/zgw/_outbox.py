@@ -20,6 +20,7 @@ never the client's BSN, name or the free-text reasons staff typed.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Mapping
 
@@ -28,9 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from trajecten.privacy import logboek
 from trajecten.opslag.models import Gebeurtenis, KoppelingCursor, Traject, ZgwOpdracht, ZgwZaak
-from trajecten.kern.sweep import STAP_EVENT_TYPES, RetryPolicy as OutboxPolicy
+from trajecten.kern.sweep import STAP_EVENT_TYPES
 
-from ._client import RetryPolicy, ZakenClient
+from ._client import VERZOEK, RetryPolicy, ZakenClient
 from ._exceptions import BlijvendeFout, TijdelijkeFout
 from ._zaaktypen import FASEN, Zaaktype, lees, voor
 
@@ -124,7 +125,7 @@ def verwerk(engine: "Engine", client: ZakenClient, now: datetime | None = None, 
     s = engine.settings
     now = now or engine.clock.now()
     zaaktypen = zaaktypen if zaaktypen is not None else lees(s.zgw_zaaktypen)
-    policy = OutboxPolicy(s.zgw_retry_start_s, s.zgw_retry_max_s, s.zgw_max_pogingen)
+    policy = RetryPolicy(pogingen=s.zgw_max_pogingen, start_s=s.zgw_retry_start_s, max_s=s.zgw_retry_max_s)
     res: Counter = Counter()
     with engine.db.connect() as conn:
         rows = conn.execute(sa.select(O).where(O.c.status == "wachtend").order_by(O.c.id).limit(limit)).all()
@@ -213,13 +214,13 @@ def _stuur(client: ZakenClient, s: "Settings", zaaktypen, r, tr, zaak: dict | No
     raise BlijvendeFout(f"onbekende soort {r.soort!r}")
 
 
-def _mislukt(engine: "Engine", r, tr, exc: Exception, now: datetime, policy: OutboxPolicy,
+def _mislukt(engine: "Engine", r, tr, exc: Exception, now: datetime, policy: RetryPolicy,
              blijvend: bool = False) -> bool:
     """Record a failed attempt: later again, or (refused / attempts ran out) ``mislukt`` with an event."""
     attempts = r.pogingen + 1
     msg = f"{type(exc).__name__}: {exc}"[:2000]
     with engine.db.begin() as conn:
-        if blijvend or attempts >= policy.max_pogingen:
+        if blijvend or policy.uitgeput(attempts):
             conn.execute(O.update().where(O.c.id == r.id).values(status="mislukt", pogingen=attempts,
                                                                  laatste_fout=msg, volgende_poging_op=None))
             conn.execute(E.insert().values(
@@ -228,7 +229,7 @@ def _mislukt(engine: "Engine", r, tr, exc: Exception, now: datetime, policy: Out
                                              "fout": msg[:500]}))
             return True
         conn.execute(O.update().where(O.c.id == r.id).values(
-            pogingen=attempts, laatste_fout=msg, volgende_poging_op=now + policy.delay(attempts)))
+            pogingen=attempts, laatste_fout=msg, volgende_poging_op=now + policy.wacht(attempts)))
         return False
 
 
@@ -259,7 +260,7 @@ def opnieuw(engine: "Engine", *, door: str, traject_id: int | None = None) -> in
 def client(settings: "Settings", transport=None) -> ZakenClient:
     """A client from the settings (TRAJECTEN_ZGW_*)."""
     return ZakenClient(settings.zgw_zaken_url or "", settings.zgw_client_id, settings.zgw_secret.get_secret_value(),
-                       timeout=settings.zgw_timeout_s, retry=RetryPolicy(pogingen=settings.zgw_verzoek_pogingen),
+                       timeout=settings.zgw_timeout_s, retry=replace(VERZOEK, pogingen=settings.zgw_verzoek_pogingen),
                        transport=transport)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import zlib
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -17,11 +16,13 @@ from sqlalchemy.engine import Engine as SAEngine
 
 from trajecten.opslag import besluiten
 from trajecten.privacy import logboek
-from trajecten.kern import sweep as runner
 from trajecten.basis.bsn import valideer_bsn, valideer_iban
 from trajecten.basis.config import Settings, load_settings
+from trajecten.opslag.bulk import allocate_ids, bulk_insert_kolommen, insert_ignore, jsonable
 from trajecten.opslag.db import in_values, is_postgres, make_engine, migrate, reader
-from trajecten.kern.definitie import INSTRUMENTEN_DIR, FeitType
+from trajecten.kern.definitie import INSTRUMENTEN_DIR
+from trajecten.kern.einde import einde, rest_vervalt
+from trajecten.kern.feiten import regel_feiten, typeer
 from trajecten.kern.definitie import Gebeurtenis as DefGebeurtenis
 from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from trajecten.clienten.gebieden import normaliseer_doelgroep, normaliseer_postcode, team_voor
@@ -29,7 +30,9 @@ from trajecten.opslag.models import Client, Gebeurtenis, GeplandeStap, StapStatu
 from trajecten.kern.planner import PlanContext, anchor_date, anchor_on, as_date, shifted
 from trajecten.kern.regelhaak import RegelsHook, RuleHook
 from trajecten.kern.register import Compiled, DefinitionRegister
-from trajecten.kern.sweep import RetryPolicy, SweepResult, follow_ups, step_row
+from trajecten.basis.herhalen import RetryPolicy
+from trajecten.kern.stap import follow_ups, step_row
+from trajecten.kern.sweep import SweepResult, fire_due
 from trajecten.basis.tijd import Clock, FixedClock, SystemClock, WerkdagKalender, local_date
 from trajecten.geld.uitbetalingen import eerdere_toekenningen
 
@@ -78,7 +81,7 @@ class Engine:
             extra_vrije_dagen=frozenset(date.fromisoformat(x.strip()) for x in s.extra_vrije_dagen.split(",") if x.strip()),
         )
         self.plan_context = PlanContext(kalender, time.fromisoformat(s.dagstart))
-        self.retry_policy = RetryPolicy(s.retry_start_s, s.retry_max_s, s.max_pogingen)
+        self.retry_policy = RetryPolicy(pogingen=s.max_pogingen, start_s=s.retry_start_s, max_s=s.retry_max_s)
         self.is_postgres = is_postgres(db)
         self.reader = reader(db)  # for pure reads (pages, reports): no write lock on SQLite
 
@@ -125,26 +128,7 @@ class Engine:
 
     def parse_feiten(self, compiled: Compiled, raw: dict[str, Any]) -> dict[str, Any]:
         """Check and type the facts given for a trajectory; JSON-ready values (dates as ISO text)."""
-        declared = compiled.definitie.feiten
-        out: dict[str, Any] = {}
-        for name, value in raw.items():
-            spec = declared.get(name)
-            if spec is None:
-                known = ", ".join(sorted(declared)) or "(geen)"
-                raise OngeldigeInvoer(f"feit {name}", f"is geen feit van {compiled.definitie.instrument}; bekend: {known}")
-            out[name] = _typed(name, spec.type, value)
-        for name, spec in declared.items():
-            if spec.verplicht and out.get(name) is None:
-                raise OngeldigeInvoer(f"feit {name}", f"verplicht voor {compiled.definitie.instrument} ({spec.omschrijving})")
-        for name in compiled.iban_feiten:  # a payee's account (ontvanger: werkgever) is checked at start
-            if out.get(name):
-                out[name] = valideer_iban(out[name], f"feit {name}")
-        return out
-
-    def rule_facts(self, client_row, feiten: dict[str, Any]) -> dict[str, Any]:
-        merged = {"geboortedatum": client_row.geboortedatum, "bijstand_sinds": client_row.bijstand_sinds}
-        merged.update(feiten)
-        return merged
+        return typeer(compiled, raw)
 
     def toegang(self, instrument: str, client_id: int, feiten: dict[str, Any], peildatum: date | None = None):
         """The eligibility decision for starting ``instrument`` for a client (nothing is written). Refuses
@@ -193,7 +177,7 @@ class Engine:
 
     def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, engine_facts: dict):
         try:
-            facts = self.rule_facts(client, typed)
+            facts = regel_feiten(client.geboortedatum, client.bijstand_sinds, typed)
             facts.update(engine_facts)
             return self.rules.decide(compiled.definitie.regel, facts, peildatum)
         except ValueError as exc:  # bad or missing facts for the rule
@@ -259,20 +243,20 @@ class Engine:
                                            lopende_trajecten(conn, instrument, ids) if een_lopend else None)
                 if not todo:
                     return results
-                tids = runner.allocate_ids(conn, T, len(todo))
+                tids = allocate_ids(conn, T, len(todo))
                 cids = [verzoeken[i].client_id for i, *_ in todo]
                 kolommen = {"id": tids, "client_id": cids, "status": [t[5] for t in todo],
                             "start_datum": [t[4] for t in todo], "feiten": [t[1] for t in todo]}
                 gedeeld = {"instrument": instrument, "definitie_versie": compiled.versie, "gestart_door": actor,
                            "aangemaakt_op": now, "een_lopend": een_lopend}
                 if not (een_lopend and self.is_postgres):
-                    runner.bulk_insert_kolommen(conn, T, kolommen, gedeeld)
+                    bulk_insert_kolommen(conn, T, kolommen, gedeeld)
                     break
                 try:
                     # uq_traject_een_lopend: a concurrent start of the same client and instrument committed
                     # first (or holds the index entry): undo this insert only, then decide again with it seen
                     with conn.begin_nested():
-                        runner.bulk_insert_kolommen(conn, T, kolommen, gedeeld)
+                        bulk_insert_kolommen(conn, T, kolommen, gedeeld)
                     break
                 except sa.exc.DBAPIError as exc:
                     if getattr(exc.orig, "sqlstate", None) not in ("23505", "40P01"):  # unique, deadlock
@@ -311,11 +295,11 @@ class Engine:
                     if res is _TWEEDE:
                         results[i] = AlLopend(instrument, traject_van[verzoeken[i].client_id])
             if steps:
-                runner.bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
+                bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
                                                               map(list, zip(*steps)))),
                                             {"volgnr": 0, "status": StapStatus.gepland.value, "pogingen": 0})
             nieuw.bewaar(conn, defn.regel)
-            runner.bulk_insert_kolommen(conn, E, dict(zip(("traject_id", "client_id", "type", "payload", "regel",
+            bulk_insert_kolommen(conn, E, dict(zip(("traject_id", "client_id", "type", "payload", "regel",
                                                            "regel_versie"), map(list, zip(*events)))),
                                         {"stap_id": None, "actor": actor, "op": now, "datum": None})
         return results
@@ -446,7 +430,7 @@ class Engine:
                 if n:
                     rows = _not_before(follow_ups(self.plan_context, compiled, st, "ontvangen", datum, traject_id,
                                                   tr.start_datum, feiten), now)
-                    runner.insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
+                    insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
             conn.execute(E.insert(), events)
             if spec.beeindigt:
                 self._end(conn, tr, actor, spec.uitkomst or tr.uitkomst or compiled.definitie.uitkomsten[-1],
@@ -498,7 +482,7 @@ class Engine:
                                                   "toelichting": toelichting})))
             rows = _not_before(follow_ups(self.plan_context, compiled, st, uitkomst, local_date(now), tr.id,
                                           tr.start_datum, feiten), now)
-            runner.insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
+            insert_ignore(conn, S, rows, ["traject_id", "stap", "volgnr"])
 
     def end(self, traject_id: int, *, actor: str, uitkomst: str, reden: str) -> None:
         """End a trajectory by hand: what is left is cancelled, open tasks lapse."""
@@ -515,13 +499,8 @@ class Engine:
             self._end(conn, tr, actor, uitkomst, reden, now, local_date(now))
 
     def _end(self, conn, tr, actor, uitkomst, reden, now, datum) -> None:
-        conn.execute(T.update().where(T.c.id == tr.id).values(
-            status=TrajectStatus.beeindigd.value, uitkomst=uitkomst, eind_datum=datum))
-        n = conn.execute(S.update().where(S.c.traject_id == tr.id, S.c.status == StapStatus.gepland.value)
-                         .values(status=StapStatus.geannuleerd.value, reden="traject beëindigd",
-                                 uitgevoerd_op=now)).rowcount
-        conn.execute(K.update().where(K.c.traject_id == tr.id, K.c.status == TaakStatus.open.value)
-                     .values(status=TaakStatus.vervallen.value, gesloten_door=actor, gesloten_op=now))
+        conn.execute(T.update().where(T.c.id == tr.id).values(**einde(uitkomst, datum)))
+        n = rest_vervalt(conn, [tr.id], now=now, actor=actor)
         conn.execute(E.insert().values(**_ev(tr.id, tr.client_id, "traject_beeindigd", actor, now,
                                              {"uitkomst": uitkomst, "reden": reden, "geannuleerd": n})))
 
@@ -530,7 +509,7 @@ class Engine:
     def sweep(self, now: datetime | None = None, **kwargs) -> SweepResult:
         # Logboek Dataverwerkingen: each batch writes one record per client and instrument it processed
         with logboek.in_trace(logboek.huidige_trace()):
-            return runner.fire_due(self, now, **kwargs)
+            return fire_due(self, now, **kwargs)
 
     def timeline(self, traject_id: int) -> dict[str, Any]:
         with self.db.connect() as conn:
@@ -576,38 +555,4 @@ def _not_before(rows: list[dict], now: datetime) -> list[dict]:
 def _ev(traject_id, client_id, type_, actor, now, payload, *, datum=None) -> dict:
     """An event row of a person's action (no rule decided it)."""
     return {"traject_id": traject_id, "client_id": client_id, "stap_id": None, "type": type_, "actor": actor,
-            "op": now, "datum": datum, "payload": runner._jsonable(payload), "regel": None, "regel_versie": None}
-
-
-def _typed(name: str, kind: FeitType, value: Any) -> Any:
-    """A fact value checked against its declared type, JSON-ready."""
-    field = f"feit {name}"
-    if value is None or value == "":
-        return None
-    try:
-        if kind is FeitType.date:
-            return as_date(value).isoformat()
-        if kind is FeitType.int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            return int(value)
-        if kind is FeitType.decimal:
-            d = Decimal(str(value))
-            if not d.is_finite():
-                raise ValueError
-            return str(d)
-        if kind is FeitType.bool:
-            if isinstance(value, bool):
-                return value
-            v = str(value).strip().lower()
-            if v in ("true", "ja", "1", "yes", "waar"):
-                return True
-            if v in ("false", "nee", "0", "no", "onwaar"):
-                return False
-            raise ValueError
-        return str(value)
-    except (ValueError, TypeError, InvalidOperation):
-        expected = {"date": "een datum JJJJ-MM-DD", "int": "een geheel getal", "decimal": "een getal",
-                    "bool": "ja of nee", "text": "tekst"}[kind.value]
-        raise OngeldigeInvoer(field, f"{str(value)[:40]!r} is geen {expected}") from None
-
+            "op": now, "datum": datum, "payload": jsonable(payload), "regel": None, "regel_versie": None}

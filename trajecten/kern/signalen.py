@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from trajecten.opslag.models import Gebeurtenis, Taak, TaakStatus, Traject, TrajectStatus
-from trajecten.kern.sweep import _jsonable
+from trajecten.opslag.bulk import jsonable
 from trajecten.basis.tijd import TZ, local_date
 
 K, T, E = Taak.__table__, Traject.__table__, Gebeurtenis.__table__
@@ -79,4 +79,4 @@ def signaleer(engine, now: datetime | None = None) -> SignaalResultaat:
 
 def _event(traject_id, client_id, type_, now, payload, regel, versie) -> dict:
     return {"traject_id": traject_id, "client_id": client_id, "stap_id": None, "type": type_, "actor": ACTOR,
-            "op": now, "datum": None, "payload": _jsonable(payload), "regel": regel, "regel_versie": versie}
+            "op": now, "datum": None, "payload": jsonable(payload), "regel": regel, "regel_versie": versie}

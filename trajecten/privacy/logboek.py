@@ -354,7 +354,7 @@ _INSERT, _WENIG = V.insert(), 4
 def schrijf(engine, rows: list[dict] | Records, conn=None) -> None:
     if not rows:
         return
-    from trajecten.kern.sweep import bulk_insert, bulk_insert_kolommen
+    from trajecten.opslag.bulk import bulk_insert, bulk_insert_kolommen
 
     try:
         with engine.transaction(conn) as c:
