@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.helpers import bsns, client, events
 from trajecten.opslag import besluiten
 from trajecten.privacy.anonimiseren import _payload
-from trajecten.kern.engine import StartVerzoek
+from trajecten import StartVerzoek
 from trajecten.opslag.models import Besluit, Gebeurtenis
 
 B, E = Besluit.__table__, Gebeurtenis.__table__

@@ -23,7 +23,7 @@ from trajecten.taken import kansen
 from trajecten.clienten import ontwikkelplan
 from trajecten.geld import uitbetalingen as betalingen
 from trajecten.kern.definitie import INSTRUMENTEN_DIR
-from trajecten.kern.engine import StartVerzoek
+from trajecten import StartVerzoek
 from trajecten.basis.fouten import AlLopend, NietToegelaten, OngeldigeInvoer
 from trajecten.opslag.models import Incident, Traject, Uitbetaling
 from trajecten.basis.tijd import FixedClock

@@ -19,7 +19,7 @@ from tests.helpers import at, count, planned
 from tests.simulatie import OPEN, assert_tijdlijn, lees_tijdlijn, nieuwe_client, simuleer
 from trajecten.geld import uitbetalingen
 from trajecten.kern.definitie import INSTRUMENTEN_DIR, load_dir
-from trajecten.kern.engine import StartVerzoek
+from trajecten import StartVerzoek
 from trajecten.basis.fouten import NietToegelaten, OngeldigeInvoer
 from trajecten.opslag.models import Traject
 

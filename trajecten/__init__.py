@@ -20,7 +20,8 @@ from trajecten.basis.fouten import (
 )
 from trajecten.basis.herhalen import RetryPolicy
 from trajecten.basis.tijd import TZ, Clock, FixedClock, SystemClock, local_date
-from trajecten.kern.engine import Engine, StartVerzoek, lopende_trajecten
+from trajecten.kern.engine import Engine
+from trajecten.kern.starten import StartVerzoek, lopende_trajecten
 from trajecten.kern.sweep import STAP_EVENT_TYPES, SweepResult
 
 __all__ = [

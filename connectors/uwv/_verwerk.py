@@ -22,7 +22,7 @@ from trajecten.kern import geheugen
 from trajecten.privacy import logboek
 from trajecten.basis.bsn import elfproef
 from trajecten.opslag.db import in_values
-from trajecten.kern.engine import StartVerzoek, lopende_trajecten
+from trajecten import StartVerzoek, lopende_trajecten
 from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand
 from trajecten.clienten.gebieden import gebied_voor
 from trajecten.opslag.bulk import allocate_ids, bulk_insert, bulk_insert_kolommen

@@ -39,7 +39,7 @@ from connectors.sepa import endtoend_id
 from trajecten.kern import sweep as runner
 from trajecten.basis.bsn import synthetisch
 from trajecten.basis.config import load_settings
-from trajecten.kern.engine import Engine, StartVerzoek
+from trajecten import Engine, StartVerzoek
 from trajecten.opslag.models import (Betaalbatch, Client, Gebeurtenis, GeplandeStap, Incident, KoppelingCursor, Melding,
                               Taak, Traject, Uitbetaling)
 from trajecten.basis.tijd import TZ, FixedClock, local_date

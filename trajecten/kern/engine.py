@@ -9,7 +9,7 @@ import zlib
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine as SAEngine
@@ -24,14 +24,15 @@ from trajecten.kern.definitie import INSTRUMENTEN_DIR
 from trajecten.kern.einde import einde, rest_vervalt
 from trajecten.kern.feiten import regel_feiten, typeer
 from trajecten.kern.definitie import Gebeurtenis as DefGebeurtenis
-from trajecten.basis.fouten import AlLopend, NietGevonden, NietToegelaten, OngeldigeInvoer, OngeldigeToestand, TrajectFout
+from trajecten.basis.fouten import AlLopend, NietGevonden, OngeldigeInvoer, OngeldigeToestand, TrajectFout
 from trajecten.clienten.gebieden import normaliseer_doelgroep, normaliseer_postcode, team_voor
 from trajecten.opslag.models import Client, Gebeurtenis, GeplandeStap, StapStatus, Taak, TaakStatus, Traject, TrajectStatus
-from trajecten.kern.planner import PlanContext, anchor_date, anchor_on, as_date, shifted
+from trajecten.kern.planner import PlanContext, anchor_date, anchor_on
 from trajecten.kern.regelhaak import RegelsHook, RuleHook
 from trajecten.kern.register import Compiled, DefinitionRegister
 from trajecten.basis.herhalen import RetryPolicy
 from trajecten.kern.stap import follow_ups, step_row
+from trajecten.kern.starten import TWEEDE, StartResultaat, StartVerzoek, beslis_starts, lopende_trajecten
 from trajecten.kern.sweep import SweepResult, fire_due
 from trajecten.basis.tijd import Clock, FixedClock, SystemClock, WerkdagKalender, local_date
 from trajecten.geld.uitbetalingen import eerdere_toekenningen
@@ -44,21 +45,6 @@ S, T, E, K, C = (GeplandeStap.__table__, Traject.__table__, Gebeurtenis.__table_
 ALGEMENE_GEBEURTENISSEN = {
     "contact": DefGebeurtenis(titel="Contact met de inwoner vastgelegd"),
 }
-
-
-class StartVerzoek(NamedTuple):  # tuples: a feed batch makes tens of thousands
-    client_id: int
-    feiten: dict[str, Any]
-    overrule_reden: str | None = None
-
-
-class StartResultaat(NamedTuple):
-    traject_id: int
-    status: str
-    start_datum: date
-    stappen: int
-    besluit: Any  # the eligibility decision (regels.Decision)
-    overruled: bool
 
 
 class Engine:
@@ -143,7 +129,7 @@ class Engine:
                 if client_id in lopend:
                     raise AlLopend(instrument, lopend[client_id])
             shared, per_client = self.engine_feiten(compiled, peildatum, conn, {client_id}, lock=False)
-        return self._decide_toegang(compiled, client, typed, peildatum, {**shared, **per_client.get(client_id, {})})
+        return self.decide_toegang(compiled, client, typed, peildatum, {**shared, **per_client.get(client_id, {})})
 
     def engine_feiten(self, compiled: Compiled, peildatum: date, conn, client_ids: set[int],
                       lock: bool = True) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
@@ -175,7 +161,7 @@ class Engine:
             per_client = {cid: {"eerdere_toekenningen": history.get(cid, [])} for cid in client_ids}
         return shared, per_client
 
-    def _decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, engine_facts: dict):
+    def decide_toegang(self, compiled: Compiled, client, typed: dict, peildatum: date, engine_facts: dict):
         try:
             facts = regel_feiten(client.geboortedatum, client.bijstand_sinds, typed)
             facts.update(engine_facts)
@@ -238,7 +224,7 @@ class Engine:
             shared, per_client = self.engine_feiten(compiled, today, conn, ids) if typed else ({}, {})
             een_lopend = defn.per_client == "een_lopend"
             for _ in range(20):  # a start that met a concurrent one (PostgreSQL) decides again
-                todo = self._beslis_starts(compiled, verzoeken, typed, clients, shared, per_client, today,
+                todo = beslis_starts(self, compiled, verzoeken, typed, clients, shared, per_client, today,
                                            mag_overrulen, results,
                                            lopende_trajecten(conn, instrument, ids) if een_lopend else None)
                 if not todo:
@@ -289,10 +275,10 @@ class Engine:
                     "status": status, "stappen": n, besluiten.REF: nieuw.ref(besluit)},
                     defn.regel, besluit.versie))
                 results[i] = StartResultaat(tid, status, start, n, besluit, overruled)
-            if _TWEEDE in results:  # a second request for a client whose first one this batch started
+            if TWEEDE in results:  # a second request for a client whose first one this batch started
                 traject_van = dict(zip(cids, tids))
                 for i, res in enumerate(results):
-                    if res is _TWEEDE:
+                    if res is TWEEDE:
                         results[i] = AlLopend(instrument, traject_van[verzoeken[i].client_id])
             if steps:
                 bulk_insert_kolommen(conn, S, dict(zip(("traject_id", "stap", "kind", "due_at"),
@@ -303,66 +289,6 @@ class Engine:
                                                            "regel_versie"), map(list, zip(*events)))),
                                         {"stap_id": None, "actor": actor, "op": now, "datum": None})
         return results
-
-    def _beslis_starts(self, compiled: Compiled, verzoeken, typed: dict[int, dict], clients: dict, shared: dict,
-                       per_client: dict, today: date, mag_overrulen: bool, results: list,
-                       lopend: dict[int, int] | None) -> list[tuple]:
-        """Decide each typed request of a batch: its refusal into ``results``, or an entry of the returned
-        list (index, facts, decision, overruled, start date, status). ``lopend`` (per_client: een_lopend;
-        None for meerdere): client -> the running trajectory of this instrument; a second request for one
-        client in one batch is marked ``_TWEEDE`` here and refused naming the first one's trajectory."""
-        instrument = compiled.definitie.instrument
-        todo: list[tuple] = []
-        eerste: dict[int, int] = {}  # client -> index of its request accepted in this batch
-        for i, facts in typed.items():
-            v = verzoeken[i]
-            client = clients.get(v.client_id)
-            if client is None:
-                results[i] = NietGevonden(f"cliënt {v.client_id} bestaat niet")
-                continue
-            if lopend is not None:
-                if v.client_id in lopend:
-                    results[i] = AlLopend(instrument, lopend[v.client_id])
-                    continue
-                if v.client_id in eerste:
-                    results[i] = _TWEEDE
-                    continue
-            try:
-                extra = {**shared, **per_client.get(v.client_id, {})}
-                if "gestart_dit_jaar" in shared:  # with those accepted earlier in this batch
-                    extra["gestart_dit_jaar"] = shared["gestart_dit_jaar"] + len(todo)
-                besluit = self._decide_toegang(compiled, client, facts, today, extra)
-            except OngeldigeInvoer as exc:
-                results[i] = exc
-                continue
-            overruled = False
-            if not besluit.uitkomst:
-                if v.overrule_reden is None:
-                    results[i] = NietToegelaten(f"{instrument}: niet toegelaten", besluit)
-                    continue
-                if not mag_overrulen:
-                    results[i] = NietToegelaten(
-                        f"{instrument}: niet toegelaten; alleen een teamleider mag overrulen", besluit)
-                    continue
-                if not v.overrule_reden.strip():
-                    results[i] = OngeldigeInvoer("overrule_reden", "een reden is verplicht bij overrulen")
-                    continue
-                overruled = True
-            start = self._begin(compiled.definitie, today, facts)
-            status = TrajectStatus.gepland.value if start > today else TrajectStatus.actief.value
-            eerste[v.client_id] = i
-            todo.append((i, facts, besluit, overruled, start, status))
-        return todo
-
-    def _begin(self, defn, today: date, facts: dict) -> date:
-        """The start date: today, or the definition's ``begin`` (e.g. WW end date - 6 months), not before today."""
-        if defn.begin is None:
-            return today
-        anchor = today if defn.begin.anchor == "start" else as_date(facts.get(defn.begin.anchor.split(":", 1)[1]))
-        if anchor is None:
-            return today
-        start = shifted(defn.begin.offset, anchor, self.plan_context.kalender)
-        return max(start, today) if defn.begin.niet_eerder_dan_vandaag else start
 
     # ------------------------------------------------------------------ events, tasks, end
 
@@ -528,19 +454,6 @@ class Engine:
             q = q.where(K.c.toegewezen_aan == assignee)
         with self.db.connect() as conn:
             return conn.execute(q).all()
-
-
-_TWEEDE = object()  # start_many: a second request for one client in a batch (per_client: een_lopend)
-
-
-def lopende_trajecten(conn, instrument: str, client_ids: set[int]) -> dict[int, int]:
-    """Client -> its running trajectory of ``instrument`` (the oldest, should there be more from before
-    the one-running rule), for the clients ``client_ids``."""
-    if not client_ids:
-        return {}
-    return dict(conn.execute(sa.select(T.c.client_id, sa.func.min(T.c.id)).where(
-        in_values(T.c.client_id, client_ids, conn), T.c.instrument == instrument,
-        T.c.status != TrajectStatus.beeindigd.value).group_by(T.c.client_id)).all())
 
 
 def _not_before(rows: list[dict], now: datetime) -> list[dict]:

@@ -17,6 +17,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from trajecten.opslag.bulk import bulk_insert_kolommen
 from trajecten.opslag.db import in_values
 from trajecten.opslag.models import Besluit
 
@@ -68,8 +69,6 @@ def bewaar(conn, regel: str, besluiten: dict[str, tuple[str, dict]]) -> None:
     keys = sorted(k for k in besluiten if k not in known)
     if not keys:
         return
-    from trajecten.opslag.bulk import bulk_insert_kolommen
-
     bulk_insert_kolommen(conn, B, {"sleutel": keys, "versie": [besluiten[k][0] for k in keys],
                                    "inhoud": [besluiten[k][1] for k in keys]}, {"regel": regel},
                          conflict=("sleutel",))

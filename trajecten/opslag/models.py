@@ -1,68 +1,27 @@
 """The engine's tables (SQLModel). The schema is created and upgraded by Alembic (``migrations/``).
 
 Timers are rows: a :class:`GeplandeStap` with ``due_at`` is a step waiting to fire. Every change to a
-trajectory is a :class:`Gebeurtenis` (append-only). Datetimes are stored in UTC and come back aware.
+trajectory is a :class:`Gebeurtenis` (append-only). Datetimes are stored in UTC and come back aware
+(``kolommen.UTCDateTime``).
+
+Also importable from here, defined next door: the status vocabulary (``statussen``: ``StapStatus``, ...), the
+column types (``kolommen``) and the tables of the client's development (``models_ontwikkeling``). Importing
+this module registers every table in ``SQLModel.metadata``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out; a naive datetime is refused."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} refused: give a timezone")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        tz = value.tzinfo
-        if tz is timezone.utc:  # PostgreSQL sessions run in UTC (db.make_engine): nothing to convert
-            return value
-        if tz is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-def _ts(nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-class TrajectStatus(StrEnum):
-    gepland = "gepland"  # begins later (e.g. WW end date - 6 months)
-    actief = "actief"
-    beeindigd = "beeindigd"
-
-
-class StapStatus(StrEnum):
-    gepland = "gepland"  # waiting for due_at
-    uitgevoerd = "uitgevoerd"  # fired
-    overgeslagen = "overgeslagen"  # fired but no longer made sense (reason recorded)
-    geannuleerd = "geannuleerd"  # cancelled before it was due
-    incident = "incident"  # failed too often: a person must look
-
-
-class TaakStatus(StrEnum):
-    open = "open"
-    afgerond = "afgerond"
-    vervallen = "vervallen"
+from trajecten.opslag.kolommen import UTCDateTime, tijdstip as _ts  # noqa: F401 - UTCDateTime: the migrations
+from trajecten.opslag.models_ontwikkeling import (  # noqa: F401 - passed on (and registered)
+    LadderTrede, OntwikkelingVerwerkt, Ontwikkelplan, OntwikkelplanTraject, OntwikkelplanVersie)
+from trajecten.opslag.statussen import (  # noqa: F401 - passed on
+    OverplaatsingStatus, Rol, StapStatus, TaakStatus, TrajectStatus, UitbetalingStatus)
 
 
 class Client(SQLModel, table=True):
@@ -249,14 +208,6 @@ class Uitbetaling(SQLModel, table=True):
     ontvanger_iban: str | None = Field(default=None, max_length=34, description="payee's account when not the client")
 
 
-class UitbetalingStatus(StrEnum):
-    voorgesteld = "voorgesteld"
-    goedgekeurd = "goedgekeurd"
-    geexporteerd = "geexporteerd"
-    betaald = "betaald"
-    afgewezen = "afgewezen"
-
-
 class Betaalbatch(SQLModel, table=True):
     """One SEPA credit-transfer file (pain.001); its payouts were marked exported in the same transaction."""
 
@@ -372,17 +323,6 @@ class ZgwOpdracht(SQLModel, table=True):
     klaar_op: datetime | None = _ts(nullable=True)
 
 
-class Rol(StrEnum):
-    """What a person (or a machine token) may do in the web application (``trajecten/web``)."""
-
-    coach = "coach"  # the clients of their own area team
-    teamleider = "teamleider"  # everything in their area team (no gebied: all), may overrule a refusal
-    financien = "financien"  # payouts: approve (four-eyes) and export; no case notes
-    beleid = "beleid"  # aggregates only (monitoring)
-    beheerder = "beheerder"  # everything, plus user management
-    koppeling = "koppeling"  # machine tokens only: the feed push and Prefect flows
-
-
 class Gebruiker(SQLModel, table=True):
     """A person who logs in to the pages (and, with the session, the API). Passwords: argon2 hashes."""
 
@@ -418,13 +358,6 @@ class ApiToken(SQLModel, table=True):
 # --------------------------------------------------------------------------- P8: area teams and transfers
 
 
-class OverplaatsingStatus(StrEnum):
-    open = "open"
-    geaccepteerd = "geaccepteerd"
-    afgewezen = "afgewezen"
-    vervallen = "vervallen"  # replaced by a newer proposal for the same client
-
-
 class Overplaatsing(SQLModel, table=True):
     """A proposed transfer of a client to another team (after a move or a new target group): the client's
     gebied and coach change only when a team lead accepts it (``trajecten/clienten/caseload.py``)."""
@@ -443,76 +376,6 @@ class Overplaatsing(SQLModel, table=True):
     beoordeeld_op: datetime | None = _ts(nullable=True)
     toelichting: str | None = Field(default=None, max_length=500, description="why accepted or rejected")
     nieuwe_coach: str | None = Field(default=None, max_length=100)
-
-
-# --------------------------------------------------------------------------- P8: ontwikkelplan and ontwikkelladder
-# (trajecten/clienten/ontwikkelplan.py, trajecten/clienten/ladder.py; migration 0009)
-
-
-class Ontwikkelplan(SQLModel, table=True):
-    """The client's one current development plan (the client owns it; made with the coach). Every change
-    writes a new :class:`OntwikkelplanVersie` and an event; ``versie`` guards against lost updates."""
-
-    __tablename__ = "ontwikkelplan"
-    client_id: int = Field(primary_key=True, foreign_key="client.id")
-    versie: int
-    inhoud: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    stap_teller: int = Field(default=0, description="last step number handed out: step ids are never reused")
-    bijgewerkt_door: str = Field(max_length=100)
-    bijgewerkt_op: datetime = _ts()
-
-
-class OntwikkelplanVersie(SQLModel, table=True):
-    """One version of a plan: the full content, who changed it and why (append-only)."""
-
-    __tablename__ = "ontwikkelplan_versie"
-    __table_args__ = (sa.UniqueConstraint("client_id", "versie", name="uq_ontwikkelplan_versie"),)
-    id: int | None = Field(default=None, primary_key=True)
-    client_id: int = Field(foreign_key="client.id", index=True)
-    versie: int
-    inhoud: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    door: str = Field(max_length=100)
-    reden: str = Field(max_length=500)
-    wijzigingen: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    traject_id: int | None = Field(default=None, foreign_key="traject.id", description="set when a trajectory caused it")
-    op: datetime = _ts()
-
-
-class OntwikkelplanTraject(SQLModel, table=True):
-    """A trajectory started from a plan step (plan step -> traject)."""
-
-    __tablename__ = "ontwikkelplan_traject"
-    traject_id: int = Field(primary_key=True, foreign_key="traject.id")
-    client_id: int = Field(foreign_key="client.id", index=True)
-    stap: str = Field(max_length=20)
-    gekoppeld_door: str = Field(max_length=100)
-    gekoppeld_op: datetime = _ts()
-
-
-class LadderTrede(SQLModel, table=True):
-    """One assessment of the client's rung on the ontwikkelladder: dated, with who assessed it (history)."""
-
-    __tablename__ = "ladder_trede"
-    __table_args__ = (sa.Index("ix_ladder_trede_client_datum", "client_id", "datum"),)
-    id: int | None = Field(default=None, primary_key=True)
-    client_id: int = Field(foreign_key="client.id")
-    trede: int
-    trede_naam: str = Field(max_length=100, description="the rung's name when it was recorded")
-    datum: date
-    door: str = Field(max_length=100, description="who assessed it (systeem:... for an outcome)")
-    toelichting: str = Field(default="", max_length=500)
-    traject_id: int | None = Field(default=None, foreign_key="traject.id", description="the outcome that moved it")
-    vastgelegd_op: datetime = _ts()
-
-
-class OntwikkelingVerwerkt(SQLModel, table=True):
-    """Which trajectory outcomes the reconcile (``ontwikkeling.bijwerken_uit_trajecten``) has handled:
-    the primary key makes it exactly once, also when two sweeps run at the same moment."""
-
-    __tablename__ = "ontwikkeling_verwerkt"
-    traject_id: int = Field(primary_key=True, foreign_key="traject.id")
-    soort: str = Field(primary_key=True, max_length=10)  # plan, ladder
-    verwerkt_op: datetime = _ts()
 
 
 # --------------------------------------------------------------------------- P6: Logboek Dataverwerkingen

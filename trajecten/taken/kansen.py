@@ -28,7 +28,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from trajecten.kern import geheugen
-from trajecten.kern.engine import StartVerzoek
+from trajecten.kern.starten import StartVerzoek
 from trajecten.basis.fouten import AlLopend, NietToegelaten, OngeldigeToestand
 from trajecten.opslag.models import Client, Traject, TrajectStatus
 from trajecten.basis.tijd import local_date

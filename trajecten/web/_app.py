@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from trajecten.web import _api, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
+from trajecten.web import _api, _api_beheer, _api_geld, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
 from trajecten.web._toegang import PUBLIEK, ROUTE_ROLES
 from trajecten.web._verwerkingen import LogboekMiddleware
 
@@ -92,7 +92,10 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
     app.state.engine = engine
     app.state.templates = Jinja2Templates(directory=str(HIER / "templates"))
     app.state.templates.env.globals["maand_naam"] = _pages.MAANDEN
+    # the API: case work, payouts, then feed, monitoring, users (in the order of the OpenAPI document)
     app.include_router(_api.router)
+    app.include_router(_api_geld.router)
+    app.include_router(_api_beheer.router)
     app.include_router(_traject_nieuw.router)  # before /trajecten/{traject_id}
     app.include_router(_pages.router)
     _caseload.installeer(app)  # area teams: caseload, coach assignment, transfers

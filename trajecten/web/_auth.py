@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import datetime
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -193,7 +192,7 @@ def log_in(request: Request, uid: int) -> None:
     request.session.clear()
     request.session["uid"] = uid
     request.session["csrf"] = secrets.token_urlsafe(32)
-    request.session["sinds"] = datetime.now().isoformat(timespec="seconds")
+    request.session["sinds"] = request.app.state.engine.clock.now().isoformat(timespec="seconds")
 
 
 async def csrf_ok(request: Request) -> bool:
