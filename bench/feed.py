@@ -24,6 +24,7 @@ from rich.table import Table  # noqa: E402
 from bench import _common as common  # noqa: E402
 from connectors.uwv import importeer_bestand  # noqa: E402
 from trajecten.basis.bsn import synthetisch  # noqa: E402
+from trajecten.basis.proces import stem_af  # noqa: E402
 from trajecten.basis.config import load_settings  # noqa: E402
 from trajecten.kern.engine import Engine  # noqa: E402
 from trajecten.basis.tijd import TZ, FixedClock  # noqa: E402
@@ -77,6 +78,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs per database (interleaved); the best counts, every run is listed")
     ap.add_argument("--write", default=str(Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"))
     args = ap.parse_args()
+    stem_af()  # as every process that runs the engine does at start (trajecten.basis.proces)
     console = Console()
     tmp = Path(tempfile.mkdtemp(prefix="bench_feed_"))
     path = tmp / "overdracht.jsonl"

@@ -41,8 +41,9 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
-from trajecten.taken import kansen# noqa: E402
+from trajecten.taken import kansen  # noqa: E402
 from trajecten.basis.bsn import synthetisch  # noqa: E402
+from trajecten.basis.proces import stem_af  # noqa: E402
 from trajecten.basis.config import load_settings  # noqa: E402
 from trajecten.kern.engine import Engine  # noqa: E402
 from trajecten.opslag.models import Client, Taak, Traject  # noqa: E402
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
     ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
+    stem_af()  # as every process that runs the engine does at start (trajecten.basis.proces)
     n = 5_000 if args.quick else args.clienten
     command = "PYTHONPATH=. python bench/kansen.py" + ("" if not (argv if argv is not None else sys.argv[1:]) else
                                                       " " + " ".join(argv if argv is not None else sys.argv[1:]))

@@ -42,6 +42,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as c  # noqa: E402
+from trajecten.basis.proces import stem_af  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("BENCH_WORKDIR", "/tmp/bench_sweep"))
@@ -136,6 +137,7 @@ def sweep_once(db: Db, tag: str, n_expected: int, batch_size: int) -> Run:
 
 
 def _sweeper(url: str, batch_size: int, out, go) -> None:
+    stem_af()  # a sweeper process tunes itself at start (trajecten.basis.proces), as trajecten sweep's do
     eng = c.open_engine(url)
     go.wait()
     res = eng.sweep(now=c.NOW, batch_size=batch_size)
@@ -197,6 +199,7 @@ def check(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stem_af()  # as every process that runs the engine does at start (trajecten.basis.proces)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10k only; ratio test with 100k planned instead of 1M")
     ap.add_argument("--batch-sizes", default="1000,2000,5000", help="batch sizes scanned at 10k (comma-separated)")

@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from trajecten import Engine, RetryPolicy
+from trajecten.basis.proces import stem_af
 
 
 def transient_db_error(task, task_run, state) -> bool:
@@ -33,6 +34,8 @@ RETRY = dict(retries=TAAK.pogingen - 1, retry_delay_seconds=TAAK.wachttijden(), 
 
 @contextmanager
 def engine() -> Iterator[Engine]:
+    """The engine for one flow run (its own process: tuned once, ``trajecten.basis.proces``)."""
+    stem_af()
     eng = Engine.open()
     try:
         yield eng

@@ -5,7 +5,7 @@ or crashed runs. Also the environment every worker needs for it.
     python -m flows.automatiseringen herstel [--binnen 90]
     python -m flows.automatiseringen alert --webhook https://alerts.example/hook
 
-Prefect is imported inside the functions, so ``trajecten cluster`` can read ``WORKER_ENV`` without it.
+Prefect is imported inside the functions. ``WORKER_ENV`` (the heartbeats) lives in ``trajecten.beheer.cluster_omgeving``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ import argparse
 import sys
 from uuid import UUID
 
-#: Seconds between flow-run heartbeats (``prefect.flow-run.heartbeat`` events). Prefect 3.8 sends none
-#: unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` is set, and never more often than every 30 s.
-HEARTBEAT_S = 30
-#: Environment every worker needs for crash recovery (the flow-run processes inherit it).
-WORKER_ENV = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}
+from trajecten.beheer.cluster_omgeving import HEARTBEAT_S
 HERSTEL_NAAM = "trajecten: vastgelopen flow run wordt Crashed"
 ALERT_NAAM = "trajecten: melding bij mislukte of gecrashte flow run"
 ALERT_BLOK = "trajecten-alert"

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import open_engine
 from trajecten.privacy import logboek
+from trajecten.privacy import verwerkingsregister
 from trajecten.geld import uitbetalingen
 from trajecten.privacy.anonimiseren import NAAM, anonimiseer, placeholder_bsn
 from trajecten.basis.bsn import elfproef
@@ -124,7 +125,7 @@ def test_anonymise_after_retention_keeps_every_monitoring_count(db_url):
     key = hmac.new(LOGBOEK_DEV_SLEUTEL.encode(), BSN["A"].encode(), hashlib.sha256).hexdigest()
     with eng.db.connect() as conn:
         rec = conn.execute(sa.select(V).where(V.c.betrokkene == key, V.c.gebruiker == "systeem:anonimiseer")).all()
-    assert len(rec) == 1 and rec[0].activiteit == logboek.register().get("clientadministratie").uri
+    assert len(rec) == 1 and rec[0].activiteit == verwerkingsregister.register().get("clientadministratie").uri
     assert "anonimiseren na de bewaartermijn" in [r["handeling"] for r in logboek.inzage(eng, bsn=BSN["A"])]
     # a second run finds nothing new; once C's payout is rejected, C follows
     assert anonimiseer(eng, PEILDATUM).geanonimiseerd == 0

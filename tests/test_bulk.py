@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from trajecten.privacy import logboek
+from trajecten.privacy import verwerkingsregister
 from trajecten.basis.bsn import synthetisch
 from trajecten.opslag.models import Client, Traject, Verwerking
 from trajecten.opslag.bulk import COPY_FROM, allocate_ids, bulk_insert_kolommen
@@ -72,5 +73,5 @@ def test_bulk_logboek_records_one_per_person_and_activity_sharing_the_processing
         (rows[0]["trace_id"], "bulk", "systeem:test", "test", "BSN")}
     sleutel = engine.settings.logboek_sleutel.get_secret_value()
     assert sorted((r["betrokkene"], r["activiteit"]) for r in rows) == sorted(
-        (logboek.pseudoniem(b, sleutel), logboek.register().get(a).uri) for b, a in dict.fromkeys(items))
+        (logboek.pseudoniem(b, sleutel), verwerkingsregister.register().get(a).uri) for b, a in dict.fromkeys(items))
     assert not any(b in str(dict(r)) for r in rows for b in bsns)

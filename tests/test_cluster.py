@@ -24,7 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import PG_DSN
-from trajecten.beheer import cluster
+from trajecten.beheer import cluster, cluster_omgeving, cluster_processen
 from trajecten.cli import app as cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def test_ui_api_url_is_what_a_browser_can_reach():
     # the reviewer's UI said "Can't connect to Server API at http://127.0.0.1:4200/api": the UI must get
     # the server's own port, and the public address when there is one
     assert cluster.ui_api_url("127.0.0.1", 4277) == "http://127.0.0.1:4277/api"
-    assert cluster.ui_api_url("0.0.0.0", 4200) == f"http://{cluster.machinenaam()}:4200/api"
+    assert cluster.ui_api_url("0.0.0.0", 4200) == f"http://{cluster_omgeving.machinenaam()}:4200/api"
     assert cluster.ui_api_url("::1", 4200) == "http://[::1]:4200/api"
     assert cluster.ui_api_url("0.0.0.0", 4200, "https://prefect.gemeente.example/") == \
         "https://prefect.gemeente.example/api"
@@ -99,7 +99,7 @@ def test_environments_own_the_prefect_server_settings_and_pass_the_rest(tmp_path
 
 
 def test_cluster_file_round_trip_with_pid_files(tmp_path):
-    p = cluster.Proces("worker-1", "worker", os.getpid(), cluster._stat(os.getpid())[3], str(tmp_path / "w.log"))
+    p = cluster.Proces("worker-1", "worker", os.getpid(), cluster_processen._stat(os.getpid())[3], str(tmp_path / "w.log"))
     staat = cluster.Staat(map=str(tmp_path), repo=str(ROOT), api_url="a", ui_url="u", ui_api_url="u/api",
                           web_url="w", engine_database="e", prefect_database="p", workers=1, gestart_op="t",
                           processen=[p])
@@ -195,10 +195,10 @@ while True:
 
 def _werker(tmp_path: Path, naam: str, koppig: bool) -> tuple[cluster.Proces, Path]:
     klaar = tmp_path / f"{naam}.klaar"
-    p = cluster._start(naam, "worker", [sys.executable, "-c", WERKER, str(klaar), "koppig" if koppig else "braaf"],
+    p = cluster_processen._start(naam, "worker", [sys.executable, "-c", WERKER, str(klaar), "koppig" if koppig else "braaf"],
                        dict(os.environ), tmp_path, tmp_path)
     deadline = time.monotonic() + 10
-    while "gestart" not in Path(p.log).read_text() or not cluster.nakomelingen(p.pid):
+    while "gestart" not in Path(p.log).read_text() or not cluster_processen.nakomelingen(p.pid):
         assert time.monotonic() < deadline, Path(p.log).read_text()
         time.sleep(0.05)
     return p, klaar
@@ -207,7 +207,7 @@ def _werker(tmp_path: Path, naam: str, koppig: bool) -> tuple[cluster.Proces, Pa
 def test_stop_lets_a_worker_finish_its_run_then_kills_what_does_not_stop(tmp_path):
     braaf, braaf_klaar = _werker(tmp_path, "braaf", koppig=False)
     koppig, _ = _werker(tmp_path, "koppig", koppig=True)
-    kinderen = cluster.nakomelingen(braaf.pid) + cluster.nakomelingen(koppig.pid)
+    kinderen = cluster_processen.nakomelingen(braaf.pid) + cluster_processen.nakomelingen(koppig.pid)
     t0 = time.monotonic()
     res = {g.naam: g for g in cluster.stop_processen([braaf, koppig], wachttijd=4, groep=False)}
     assert res["braaf"].hoe == "gestopt" and res["braaf"].seconden < 4
@@ -215,7 +215,7 @@ def test_stop_lets_a_worker_finish_its_run_then_kills_what_does_not_stop(tmp_pat
     assert res["koppig"].hoe == "SIGKILL" and 4 <= res["koppig"].seconden < 6
     assert time.monotonic() - t0 < 15
     for pid in [braaf.pid, koppig.pid, *kinderen]:  # the child in its own session went too
-        assert not cluster.pid_leeft(pid), pid
+        assert not cluster_processen.pid_leeft(pid), pid
     assert cluster.stop_processen([braaf], wachttijd=1, groep=False)[0].hoe == "was al gestopt"
 
 
@@ -316,12 +316,12 @@ def test_cluster_start_status_stop(tmp_path):
         assert r.returncode == 0 and "Recente flow runs" in r.stdout, r.stdout + r.stderr
 
         staat = cluster.Staat.lees(map_)
-        pids = [p.pid for p in staat.processen] + [q for p in staat.processen for q in cluster.nakomelingen(p.pid)]
+        pids = [p.pid for p in staat.processen] + [q for p in staat.processen for q in cluster_processen.nakomelingen(p.pid)]
         r = _trajecten(["cluster", "stop", "--map", str(map_), "--wachttijd", "30"], env, 120)
         assert r.returncode == 0, r.stdout + r.stderr
         tabel = r.stdout.split("Cluster gestopt", 1)[-1]
         assert "Cluster gestopt" in r.stdout and "SIGKILL" not in tabel and tabel.count("gestopt") == 3, r.stdout
-        levend = [pid for pid in pids if cluster.pid_leeft(pid)]
+        levend = [pid for pid in pids if cluster_processen.pid_leeft(pid)]
         assert not levend, levend
         assert cluster.poort_vrij("127.0.0.1", poort) and cluster.poort_vrij("127.0.0.1", web_poort)
         assert not list((map_ / "pids").glob("*.pid"))

@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 from tests.conftest import open_engine
 from tests.test_autorisatie import GEBRUIKERS, login, vul_gebruikers
 from trajecten.privacy import logboek
+from trajecten.privacy import verwerkingsregister
+from trajecten.privacy import trace
 from trajecten.cli import app as cli
 from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, load_settings
 from trajecten.kern.definitie import INSTRUMENTEN_DIR
@@ -47,7 +49,7 @@ def pseudo(bsn: str, key: str = LOGBOEK_DEV_SLEUTEL) -> str:
 
 
 def uri(sleutel: str) -> str:
-    return logboek.register().get(sleutel).uri
+    return verwerkingsregister.register().get(sleutel).uri
 
 
 # --------------------------------------------------------------------------- the register
@@ -58,9 +60,9 @@ def test_every_instrument_has_a_processing_activity_in_the_register():
     instrumenten = sorted(yaml.safe_load(p.read_text(encoding="utf-8"))["instrument"]
                           for p in INSTRUMENTEN_DIR.glob("*.yaml"))
     assert len(instrumenten) >= 4
-    reg = logboek.Register()
+    reg = verwerkingsregister.Register()
     missing = [i for i in instrumenten if i not in reg.instrumenten]
-    assert missing == [], f"instrument(en) zonder verwerkingsactiviteit in {logboek.REGISTER.name}: {missing}"
+    assert missing == [], f"instrument(en) zonder verwerkingsactiviteit in {verwerkingsregister.REGISTER.name}: {missing}"
     assert {"clientadministratie", "uwv_feed", "uitbetalingen", "monitoring"} <= set(reg.algemeen)
     uris = [a.uri for a in reg.alle()]
     assert len(uris) == len(set(uris)) and all(u.startswith("https://") for u in uris)
@@ -70,7 +72,7 @@ def test_every_instrument_has_a_processing_activity_in_the_register():
 
 def test_an_unknown_instrument_is_logged_under_the_fallback_activity(caplog):
     with caplog.at_level(logging.WARNING, "trajecten.privacy.logboek"):
-        act = logboek.register().instrument("bestaat_niet")
+        act = verwerkingsregister.register().instrument("bestaat_niet")
     assert act.sleutel == "trajectbegeleiding" and "bestaat_niet" in caplog.text
 
 
@@ -88,7 +90,7 @@ def test_an_unknown_instrument_is_logged_under_the_fallback_activity(caplog):
     ("garbage", False), ("", False), (None, False),
 ])
 def test_traceparent_parsing(header, ok):
-    t = logboek.lees_traceparent(header)
+    t = trace.lees_traceparent(header)
     assert (t is not None) is ok
     if ok:
         assert t.trace_id == "0af7651916cd43dd8448eb211c80319c" and t.span_id == "b7ad6b7169203331"
@@ -105,7 +107,7 @@ def test_every_route_is_mapped_to_a_processing_activity_or_explicitly_to_none():
     missing = sorted(routes - set(VERWERKINGEN))
     assert missing == [], f"routes zonder regel in web/_verwerkingen.VERWERKINGEN: {missing}"
     assert set(VERWERKINGEN) <= set(ROUTE_ROLES), set(VERWERKINGEN) - set(ROUTE_ROLES)
-    reg = logboek.register()
+    reg = verwerkingsregister.register()
     for key, act in VERWERKINGEN.items():
         if act is not None:
             reg.get(act)
@@ -132,7 +134,7 @@ def test_api_reads_and_writes_are_logged_with_the_callers_trace(wereld):
     c = login(app, GEBRUIKERS["coach"][0])
     r = c.get(f"/api/clients/{cid}", headers={"traceparent": INKOMEND})
     assert r.status_code == 200
-    ours = logboek.lees_traceparent(r.headers["traceparent"])
+    ours = trace.lees_traceparent(r.headers["traceparent"])
     assert ours.trace_id == "0af7651916cd43dd8448eb211c80319c" and ours.span_id != "b7ad6b7169203331"
     (rec,) = records(eng, trace_id=ours.trace_id)
     assert rec.parent_span_id == "b7ad6b7169203331" and re.fullmatch(r"[0-9a-f]{16}", rec.span_id)
@@ -143,36 +145,36 @@ def test_api_reads_and_writes_are_logged_with_the_callers_trace(wereld):
     # a write on a trajectory: the instrument's activity, a new trace when none is given
     r = c.post(f"/api/trajecten/{tid}/gebeurtenissen", json={"event": "contact", "toelichting": "gebeld"})
     assert r.status_code == 200
-    new = logboek.lees_traceparent(r.headers["traceparent"])
+    new = trace.lees_traceparent(r.headers["traceparent"])
     (rec,) = records(eng, trace_id=new.trace_id)
     assert rec.activiteit == uri("instrument:intensief_begeleiden") and rec.parent_span_id is None
     assert rec.naam == "POST /api/trajecten/{traject_id}/gebeurtenissen" and rec.betrokkene == pseudo(BSN)
     # an invalid traceparent: a new trace, never an error
     r = c.get(f"/api/trajecten/{tid}", headers={"traceparent": "00-zz-kapot"})
-    assert r.status_code == 200 and logboek.lees_traceparent(r.headers["traceparent"]) is not None
+    assert r.status_code == 200 and trace.lees_traceparent(r.headers["traceparent"]) is not None
     # a refused request that read the client: status ERROR
     r = c.post("/api/trajecten", json={"instrument": "intensief_begeleiden", "client_id": cid,
                                        "feiten": {"variant": "geen_variant"}})
     assert r.status_code in (409, 422)
-    rec = records(eng, trace_id=logboek.lees_traceparent(r.headers["traceparent"]).trace_id)
+    rec = records(eng, trace_id=trace.lees_traceparent(r.headers["traceparent"]).trace_id)
     assert rec and {x.status for x in rec} == {"ERROR"}
     # the worklist names clients: one record per client on it
     wereld["clock"].advance(timedelta(days=3))
     eng.sweep()
     r = c.get("/api/werklijst")
-    rec = records(eng, trace_id=logboek.lees_traceparent(r.headers["traceparent"]).trace_id)
+    rec = records(eng, trace_id=trace.lees_traceparent(r.headers["traceparent"]).trace_id)
     assert [x.betrokkene for x in rec] == [pseudo(BSN)]
     # a page too
     r = c.get(f"/clienten/{cid}")
     assert r.status_code == 200
-    (rec,) = records(eng, trace_id=logboek.lees_traceparent(r.headers["traceparent"]).trace_id)
+    (rec,) = records(eng, trace_id=trace.lees_traceparent(r.headers["traceparent"]).trace_id)
     assert rec.component == "pagina" and rec.naam == "GET /clienten/{client_id}"
     # aggregates: one record without a data subject; routes without personal data: none
     mon = login(app, GEBRUIKERS["beleid"][0]).get("/api/monitoring")
-    (rec,) = records(eng, trace_id=logboek.lees_traceparent(mon.headers["traceparent"]).trace_id)
+    (rec,) = records(eng, trace_id=trace.lees_traceparent(mon.headers["traceparent"]).trace_id)
     assert rec.activiteit == uri("monitoring") and rec.betrokkene is None
     ik = c.get("/api/ik")
-    assert records(eng, trace_id=logboek.lees_traceparent(ik.headers["traceparent"]).trace_id) == []
+    assert records(eng, trace_id=trace.lees_traceparent(ik.headers["traceparent"]).trace_id) == []
     # a client the coach may not see: 404 and nothing logged about that person
     assert c.get("/api/clients/999999").status_code == 404
     # the BSN itself is nowhere in the log table
@@ -192,7 +194,7 @@ def test_a_started_trajectory_commits_with_its_record_and_a_failed_record_undoes
     vraag = {"instrument": "intensief_begeleiden", "client_id": cid, "feiten": {"variant": "richting_werk"}}
     r = c.post("/api/trajecten", json=vraag, headers={"traceparent": INKOMEND})
     assert r.status_code == 201, r.text
-    ours = logboek.lees_traceparent(r.headers["traceparent"])
+    ours = trace.lees_traceparent(r.headers["traceparent"])
     (rec,) = records(eng, trace_id=ours.trace_id)
     assert rec.parent_span_id == "b7ad6b7169203331" and rec.span_id != ours.span_id
     assert rec.naam == "POST /api/trajecten" and rec.status == "OK" and rec.component == "api"
@@ -231,7 +233,7 @@ def test_a_route_mapped_to_none_that_reads_a_client_is_still_logged(wereld, monk
     c = login(wereld["app"], GEBRUIKERS["coach"][0])
     with caplog.at_level(logging.WARNING, "trajecten.web.logboek"):
         r = c.get(f"/api/clients/{cid}")
-    (rec,) = records(eng, trace_id=logboek.lees_traceparent(r.headers["traceparent"]).trace_id)
+    (rec,) = records(eng, trace_id=trace.lees_traceparent(r.headers["traceparent"]).trace_id)
     assert rec.activiteit == uri("clientadministratie") and rec.betrokkene == pseudo(BSN)
     assert "geen verwerkingsactiviteit" in caplog.text
 
@@ -284,7 +286,7 @@ def test_feed_push_logs_the_handover_and_the_started_trajectory(wereld):
     r = TestClient(app, headers={"Authorization": f"Bearer {token}"}).post(
         "/api/feeds/uwv", content=json.dumps(regel) + "\n", headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 200 and r.json()["geaccepteerd"] == 1
-    rec = records(eng, trace_id=logboek.lees_traceparent(r.headers["traceparent"]).trace_id)
+    rec = records(eng, trace_id=trace.lees_traceparent(r.headers["traceparent"]).trace_id)
     assert sorted(x.activiteit for x in rec) == sorted([uri("uwv_feed"), uri("instrument:ww_preventie")])
     assert {x.betrokkene for x in rec} == {pseudo(BSN2)} and {x.gebruiker for x in rec} == {"token:feed"}
 

@@ -416,7 +416,7 @@ def stack():
         engine_url = f"postgresql+psycopg://{pg['user']}@{pg['host']}:{pg['port']}/{engine_db}"
         open_engine(engine_url, FixedClock(datetime.now(TZ))).db.dispose()  # schema, instrument versions
 
-        from flows.automatiseringen import WORKER_ENV
+        from trajecten.beheer.cluster_omgeving import WORKER_ENV
 
         port = _free_port()
         url = f"http://127.0.0.1:{port}/api"

@@ -53,3 +53,16 @@ def test_checkpoint_thread_ends_when_the_engine_is_disposed(tmp_path):
     while any(t.name == name for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(t.name == name for t in threading.enumerate())
+
+
+def test_dispose_returns_only_once_the_checkpoint_thread_has_ended(tmp_path):
+    """A copy of the file made right after ``dispose()`` (bench/sweep.py's template) meets no checkpoint."""
+    import threading
+
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'y.db'}")
+    with eng.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    threads = [t for t in threading.enumerate() if t.name == "wal-checkpoint:y.db"]
+    assert len(threads) == 1
+    eng.dispose()
+    assert not threads[0].is_alive()

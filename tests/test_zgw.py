@@ -18,6 +18,7 @@ from tests.zgw_standin import Catalogus, ZgwStandin
 from trajecten.basis.config import load_settings
 from trajecten.kern.engine import Engine
 from trajecten.privacy import logboek
+from trajecten.privacy import verwerkingsregister
 from trajecten.opslag.models import Verwerking, ZgwOpdracht, ZgwZaak
 from trajecten.taken.scheduler import JOBS
 
@@ -102,7 +103,7 @@ def test_start_end_registers_zaak_status_and_resultaat_once(eng, standin, clock)
     with eng.db.connect() as conn:
         logged = conn.execute(sa.select(V.c.betrokkene, V.c.activiteit).where(V.c.component == "zgw")).all()
     assert [(b, a) for b, a in logged] == [(logboek.pseudoniem(BSN, eng.settings.logboek_sleutel.get_secret_value()),
-                                           logboek.register().instrument(IB).uri)]
+                                           verwerkingsregister.register().instrument(IB).uri)]
     zt = ZAAKTYPEN[IB]
     (zaak,) = standin.zaken.values()
     assert zaak["zaaktype"] == zt.zaaktype

@@ -18,7 +18,6 @@ from typing import Iterable
 
 import sqlalchemy as sa
 
-from trajecten.kern import geheugen
 from trajecten.privacy import logboek
 from trajecten.basis.bsn import elfproef
 from trajecten.opslag.db import in_values
@@ -84,8 +83,7 @@ def verwerk(engine, regels: Iterable, bron: str, *, actor: str = ACTOR, chunk: i
     by default 10,000 on PostgreSQL (two writers share each chunk) and 25,000 on SQLite, whose commit writes
     every page the chunk touched to the write-ahead log again, most of the indexes on random keys (BSN,
     pseudonym, due time) included, so fewer, larger commits write fewer bytes."""
-    with geheugen.bulk():
-        return _verwerk(engine, regels, bron, actor, chunk or (10_000 if engine.is_postgres else 25_000))
+    return _verwerk(engine, regels, bron, actor, chunk or (10_000 if engine.is_postgres else 25_000))
 
 
 def _verwerk(engine, regels: Iterable, bron: str, actor: str, chunk: int) -> Samenvatting:

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from trajecten.beheer.cluster_omgeving import (  # noqa: F401 - machinenaam: the tests
-    ClusterFout, _url_host, api_url, basis_env, engine_url, machinenaam, prefect_url, server_env, ui_api_url,
-    verberg, verbind_host, zorg_voor_database)
-from trajecten.beheer.cluster_processen import (  # noqa: F401 - _stat, nakomelingen, pid_leeft: the tests
-    STAAT, Gestopt, Proces, Staat, _start, _stat, flow_runs, leeft, nakomelingen, pid_leeft, stop_processen,
+from trajecten.beheer.cluster_omgeving import (
+    ClusterFout, _url_host, api_url, basis_env, engine_url, prefect_url, server_env, ui_api_url,
+    WORKER_ENV, verberg, verbind_host, zorg_voor_database)
+from trajecten.beheer.cluster_processen import (
+    STAAT, Gestopt, Proces, Staat, _start, flow_runs, leeft, stop_processen,
     tijdstempel)
 
 POOL = "trajecten"
@@ -157,10 +157,8 @@ def web_gereed(web_url: str) -> bool:
 
 
 def worker_standaard() -> dict[str, str]:
-    """What every worker needs for crash recovery (``flows.automatiseringen.WORKER_ENV``: flow-run
-    heartbeats, docs/deploy-herstel.md); the caller's values win. (That module imports no Prefect.)"""
-    from flows.automatiseringen import WORKER_ENV
-
+    """What every worker needs for crash recovery (``WORKER_ENV``: flow-run heartbeats,
+    docs/deploy-herstel.md); the caller's values win."""
     return dict(WORKER_ENV)
 
 

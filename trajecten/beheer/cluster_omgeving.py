@@ -30,6 +30,12 @@ SERVER_STANDAARD = {
     "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
     "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": "2592000",  # 30 days
 }
+#: Seconds between flow-run heartbeats (``prefect.flow-run.heartbeat`` events). Prefect 3.8 sends none
+#: unless ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` is set, and never more often than every 30 s.
+HEARTBEAT_S = 30
+#: Environment every worker needs for crash recovery (the flow-run processes inherit it;
+#: ``flows/automatiseringen.py`` turns a run whose heartbeats stopped Crashed).
+WORKER_ENV = {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_S)}
 
 
 class ClusterFout(RuntimeError):

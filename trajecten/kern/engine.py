@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine as SAEngine
 
 from trajecten.opslag import besluiten
 from trajecten.privacy import logboek
+from trajecten.privacy import trace
 from trajecten.basis.bsn import valideer_bsn, valideer_iban
 from trajecten.basis.config import Settings, load_settings
 from trajecten.opslag.bulk import allocate_ids, bulk_insert_kolommen, insert_ignore, jsonable
@@ -434,7 +435,7 @@ class Engine:
 
     def sweep(self, now: datetime | None = None, **kwargs) -> SweepResult:
         # Logboek Dataverwerkingen: each batch writes one record per client and instrument it processed
-        with logboek.in_trace(logboek.huidige_trace()):
+        with trace.in_trace(trace.huidige_trace()):
             return fire_due(self, now, **kwargs)
 
     def timeline(self, traject_id: int) -> dict[str, Any]:

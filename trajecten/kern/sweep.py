@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
-from trajecten.kern import geheugen
 from trajecten.kern.batch import BatchData
 from trajecten.kern.einde import rest_vervalt
 from trajecten.kern.stap import GEPLAND, SWEEP_ACTOR, UITGEVOERD, fire_one
@@ -164,19 +163,18 @@ def fire_due(
     total = SweepResult()
     started = _time.perf_counter()
     logged: set[tuple[int, str]] = set()  # (client, instrument) already in the Logboek for this sweep
-    with geheugen.bulk():
-        while True:
-            try:
-                res = fire_batch(engine, now, batch_size, logged)
-            except _Botsing:
-                continue
-            total.add(res)
-            if res.verwerkt + res.mislukt + res.incidenten == 0:
-                break
-            if max_batches is not None and total.batches >= max_batches:
-                break
-            if budget_s is not None and _time.perf_counter() - started >= budget_s:
-                break
+    while True:
+        try:
+            res = fire_batch(engine, now, batch_size, logged)
+        except _Botsing:
+            continue
+        total.add(res)
+        if res.verwerkt + res.mislukt + res.incidenten == 0:
+            break
+        if max_batches is not None and total.batches >= max_batches:
+            break
+        if budget_s is not None and _time.perf_counter() - started >= budget_s:
+            break
     total.seconden = _time.perf_counter() - started
     return total
 

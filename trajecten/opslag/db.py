@@ -48,19 +48,25 @@ class _Checkpointer:
         self._path = Path(engine.url.database).resolve()
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         with self._lock:
             if self._stop is None:
                 self._stop = threading.Event()
-                threading.Thread(target=self._run, args=(self._stop,), name=f"wal-checkpoint:{self._path.name}",
-                                 daemon=True).start()
+                self._thread = threading.Thread(target=self._run, args=(self._stop,), daemon=True,
+                                                name=f"wal-checkpoint:{self._path.name}")
+                self._thread.start()
 
     def stop(self) -> None:
+        """End the thread and wait for it: after ``dispose()`` no checkpoint of this engine runs (a copy of
+        the database file made then is whole)."""
         with self._lock:
-            if self._stop is not None:
-                self._stop.set()
-                self._stop = None
+            stop, thread, self._stop, self._thread = self._stop, self._thread, None, None
+        if stop is not None:
+            stop.set()
+            if thread is not threading.current_thread():
+                thread.join(timeout=30)
 
     def _run(self, stop: threading.Event) -> None:
         wal = self._path.with_name(self._path.name + "-wal")

@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 
 from trajecten.opslag import besluiten
 from trajecten.privacy import logboek
+from trajecten.privacy import verwerkingsregister
 from trajecten.opslag.models import Client, Gebeurtenis, Traject, TrajectStatus, Uitbetaling
 from trajecten.basis.tijd import local_date
 
@@ -68,7 +69,7 @@ def bewaartermijn(engine, instrument: str, met_betalingen: bool) -> int:
     """Months a trajectory's data is kept after its end."""
     if engine.settings.bewaartermijn_maanden:
         return engine.settings.bewaartermijn_maanden
-    reg = logboek.register()
+    reg = verwerkingsregister.register()
     months = reg.instrument(instrument).bewaartermijn_maanden
     if met_betalingen:
         months = max(months, reg.get("uitbetalingen").bewaartermijn_maanden)

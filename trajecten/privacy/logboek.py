@@ -14,165 +14,23 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
-import random
-import re
-import secrets
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import sqlalchemy as sa
-import yaml
 
 from trajecten.opslag.db import in_values
+from trajecten.privacy.trace import Trace, _span_id, huidige_trace, in_trace, nieuwe_trace
+from trajecten.privacy.verwerkingsregister import register
 from trajecten.opslag.models import Client, Gebeurtenis, Traject, Verwerking as VerwerkingRij
 
 log = logging.getLogger("trajecten.privacy.logboek")
-REGISTER = Path(__file__).resolve().parent / "data" / "verwerkingsactiviteiten.yaml"
 C, E, T, V = Client.__table__, Gebeurtenis.__table__, Traject.__table__, VerwerkingRij.__table__
 OK, ERROR = "OK", "ERROR"
-
-# --------------------------------------------------------------------------- W3C Trace Context
-
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-
-
-@dataclass(frozen=True)
-class Trace:
-    """A position in a trace: the trace and the span that is running now."""
-
-    trace_id: str
-    span_id: str
-    flags: str = "01"
-
-    def header(self) -> str:
-        """The ``traceparent`` header value for this span."""
-        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
-
-    def kind(self) -> "Trace":
-        """A child span in the same trace."""
-        return Trace(self.trace_id, secrets.token_hex(8), self.flags)
-
-
-def nieuwe_trace() -> Trace:
-    return Trace(secrets.token_hex(16), secrets.token_hex(8))
-
-
-def lees_traceparent(value: str | None) -> Trace | None:
-    """The caller's position from a ``traceparent`` header, or None when absent or invalid (W3C rules:
-    version ``ff`` and all-zero ids are invalid; a later version may append fields after a dash)."""
-    if not value:
-        return None
-    value = value.strip()
-    m = _TRACEPARENT.match(value)
-    if m is None:
-        return None
-    version, trace_id, span_id, flags = m.groups()
-    if version == "ff" or trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    if version == "00" and len(value) != 55:
-        return None
-    if len(value) > 55 and value[55] != "-":
-        return None
-    return Trace(trace_id, span_id, flags)
-
-
-_trace: ContextVar[Trace | None] = ContextVar("trajecten_trace", default=None)
-
-
-def huidige_trace() -> Trace | None:
-    return _trace.get()
-
-
-@contextmanager
-def in_trace(trace: Trace | None = None) -> Iterator[Trace]:
-    """Run the block in ``trace`` (a new trace when None): processing records inside become its children."""
-    trace = trace or nieuwe_trace()
-    token = _trace.set(trace)
-    try:
-        yield trace
-    finally:
-        _trace.reset(token)
-
-
-# --------------------------------------------------------------------------- the register
-
-
-@dataclass(frozen=True)
-class Activiteit:
-    sleutel: str  # "clientadministratie", ..., or "instrument:<name>"
-    uri: str
-    naam: str
-    doel: str
-    grondslag: str
-    bewaartermijn_maanden: int
-
-
-class Register:
-    """The register of processing activities (``data/verwerkingsactiviteiten.yaml``)."""
-
-    def __init__(self, path: Path = REGISTER):
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        basis = str(data["basis_uri"]).rstrip("/")
-        self.algemeen: dict[str, Activiteit] = {}
-        self.instrumenten: dict[str, Activiteit] = {}
-        for sleutel, spec in (data.get("algemeen") or {}).items():
-            self.algemeen[sleutel] = _activiteit(sleutel, f"{basis}/{sleutel}", spec)
-        for naam, spec in (data.get("instrumenten") or {}).items():
-            self.instrumenten[naam] = _activiteit(f"instrument:{naam}", f"{basis}/traject-{naam}", spec)
-
-    def get(self, sleutel: str) -> Activiteit:
-        if sleutel.startswith("instrument:"):
-            return self.instrument(sleutel.split(":", 1)[1])
-        return self.algemeen[sleutel]
-
-    def instrument(self, instrument: str) -> Activiteit:
-        act = self.instrumenten.get(instrument)
-        if act is None:  # never lose a record; tests/test_logboek.py fails for an instrument without one
-            log.warning("instrument %s heeft geen verwerkingsactiviteit in het register", instrument)
-            return self.algemeen["trajectbegeleiding"]
-        return act
-
-    def alle(self) -> list[Activiteit]:
-        return [*self.algemeen.values(), *self.instrumenten.values()]
-
-    def per_uri(self) -> dict[str, Activiteit]:
-        return {a.uri: a for a in self.alle()}
-
-
-def _activiteit(sleutel: str, uri: str, spec: dict) -> Activiteit:
-    for veld in ("naam", "doel", "grondslag", "bewaartermijn_maanden"):
-        if not spec or spec.get(veld) in (None, ""):
-            raise ValueError(f"{REGISTER.name}: {sleutel}.{veld} ontbreekt")
-    return Activiteit(sleutel, uri, str(spec["naam"]), str(spec["doel"]), str(spec["grondslag"]),
-                      int(spec["bewaartermijn_maanden"]))
-
-
-_rng = random.Random(secrets.token_bytes(16))
-
-
-def _reseed() -> None:
-    _rng.seed(secrets.token_bytes(16))
-
-
-os.register_at_fork(after_in_child=_reseed)  # a forked worker gets its own sequence
-
-
-def _span_id() -> str:
-    """A random span id for a record: bulk paths write thousands at a time, so from a generator seeded
-    once per process with the OS's randomness, not a system call per record (W3C: random, not all zero)."""
-    return f"{_rng.getrandbits(64) or 1:016x}"
-
-
-@lru_cache(maxsize=1)
-def register() -> Register:
-    return Register()
-
 
 # --------------------------------------------------------------------------- pseudonymisation
 
@@ -290,12 +148,12 @@ def begin(activiteit: str, gebruiker: str, *, naam: str, component: str, trace: 
 @contextmanager
 def actief(v: Verwerking) -> Iterator[Verwerking]:
     """Make ``v`` the running processing (and its span the current trace) inside the block."""
-    token, trace_token = _huidig.set(v), _trace.set(v.trace)
-    try:
-        yield v
-    finally:
-        _trace.reset(trace_token)
-        _huidig.reset(token)
+    with in_trace(v.trace):
+        token = _huidig.set(v)
+        try:
+            yield v
+        finally:
+            _huidig.reset(token)
 
 
 @contextmanager

@@ -27,7 +27,6 @@ from typing import Callable
 
 import sqlalchemy as sa
 
-from trajecten.kern import geheugen
 from trajecten.kern.starten import StartVerzoek
 from trajecten.basis.fouten import AlLopend, NietToegelaten, OngeldigeToestand
 from trajecten.opslag.models import Client, Traject, TrajectStatus
@@ -63,8 +62,7 @@ def bijwerken(engine, *, chunk: int = 5000, progress: Callable[[int, int], None]
         return {"actief": False}
     from trajecten.privacy import logboek
 
-    with logboek.systeemtaak(engine, ACTOR, naam="kansen in kaart bijwerken", component="kansen_in_kaart"), \
-            geheugen.bulk():
+    with logboek.systeemtaak(engine, ACTOR, naam="kansen in kaart bijwerken", component="kansen_in_kaart"):
         return _bijwerken(engine, chunk, progress)
 
 

@@ -15,9 +15,11 @@ from trajecten.kern.sweep import SweepResult
 
 
 def _een(settings: Settings, now: datetime | None, batch_size: int | None) -> SweepResult:
-    from trajecten.kern.engine import Engine
+    from trajecten.basis.proces import stem_af
     from trajecten.basis.tijd import FixedClock
+    from trajecten.kern.engine import Engine
 
+    stem_af()  # a sweeper process of its own
     eng = Engine.open(settings.database_url, clock=FixedClock(now) if now else None, settings=settings)
     try:
         return eng.sweep(now, batch_size=batch_size)

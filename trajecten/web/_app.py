@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
+from trajecten.basis.proces import stem_af
 from trajecten.web import _api, _api_beheer, _api_geld, _caseload, _fouten, _gezondheid, _pages, _traject_nieuw
 from trajecten.web._toegang import PUBLIEK, ROUTE_ROLES
 from trajecten.web._verwerkingen import LogboekMiddleware
@@ -125,14 +126,11 @@ def create_app(engine, *, secret_key: str | None = None, https_only: bool | None
 
 
 def klaar_voor_verkeer() -> None:
-    """Once per server process, after ``create_app``: move everything loaded so far (modules, definitions,
-    rules, the app) out of the garbage collector's sight (``gc.freeze``). A full collection then walks
-    only what requests created, not the whole heap loaded at start (during a collection every request in
-    flight stands still)."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
+    """Once per server process, after ``create_app``: the process tuning (``trajecten.basis.proces``), so
+    everything loaded so far (modules, definitions, rules, the app) is out of the garbage collector's sight
+    and a full collection walks only what requests created (during a collection every request in flight
+    stands still)."""
+    stem_af()
 
 
 def openapi(app: FastAPI | None = None) -> dict:

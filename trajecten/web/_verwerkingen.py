@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from anyio import to_thread
 
 from trajecten.privacy import logboek
+from trajecten.privacy import trace
 
 log = logging.getLogger("trajecten.web.logboek")
 
@@ -112,7 +113,7 @@ class LogboekMiddleware:
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         try:
-            inkomend = logboek.lees_traceparent(headers.get(b"traceparent", b"").decode("latin-1"))
+            inkomend = trace.lees_traceparent(headers.get(b"traceparent", b"").decode("latin-1"))
         except Exception:  # noqa: BLE001 - a broken header starts a new trace, never a 500
             inkomend = None
         # the request's span: a child of the caller's span, or the root of a new trace; its records have

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from trajecten.opslag import models# noqa: F401  (registers the tables)
+from trajecten.opslag import models  # noqa: F401  (registers the tables)
 
 target_metadata = SQLModel.metadata
 config = context.config
