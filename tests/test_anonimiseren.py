@@ -20,7 +20,7 @@ from trajecten.geld import uitbetalingen
 from trajecten.privacy.anonimiseren import NAAM, anonimiseer, placeholder_bsn
 from trajecten.basis.bsn import elfproef
 from trajecten.cli import app as cli
-from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL
+from trajecten.basis.omgeving import LOGBOEK_DEV_SLEUTEL
 from trajecten.opslag.models import Client, Gebeurtenis, Uitbetaling, Verwerking
 from trajecten.rapportage.monitoring import maandcijfers
 from trajecten.basis.tijd import TZ, FixedClock

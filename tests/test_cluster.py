@@ -123,7 +123,7 @@ def test_cli_refusals_are_one_line():
 
 
 def test_db_migreer_is_the_explicit_step(tmp_path):
-    from trajecten.beheer.gezondheid import nieuwste_revisies
+    from trajecten.opslag.migreren import nieuwste_revisies
 
     url = f"sqlite:///{tmp_path / 'engine.db'}"
     nieuwste = ", ".join(nieuwste_revisies())

@@ -24,7 +24,8 @@ from trajecten.privacy import logboek
 from trajecten.privacy import verwerkingsregister
 from trajecten.privacy import trace
 from trajecten.cli import app as cli
-from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, load_settings
+from trajecten.basis.config import load_settings
+from trajecten.basis.omgeving import LOGBOEK_DEV_SLEUTEL
 from trajecten.kern.definitie import INSTRUMENTEN_DIR
 from trajecten.opslag.models import Verwerking
 from trajecten.basis.tijd import TZ, FixedClock

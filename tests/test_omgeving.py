@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from trajecten.basis import omgeving
-from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, SettingsError, load_settings
+from trajecten.basis.config import SettingsError, load_settings
+from trajecten.basis.omgeving import LOGBOEK_DEV_SLEUTEL
 
 ROOT = Path(__file__).resolve().parent.parent
 EIGEN_SLEUTEL = "een-eigen-geheime-logboeksleutel-van-de-gemeente"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import httpx
 import sqlalchemy as sa
@@ -116,7 +115,7 @@ def haal_op(engine, client: FeedClient, *, limit: int = 1000, max_paginas: int =
     while res.paginas < max_paginas:
         data = client.page(res.cursor, limit)
         items = [(i, rec, json.dumps(rec, ensure_ascii=False)) for i, rec in enumerate(data["records"], 1)]
-        s = verwerk(engine, items, f"http:{datetime.now(timezone.utc):%Y%m%d}", actor=actor)
+        s = verwerk(engine, items, f"http:{engine.clock.now():%Y%m%d}", actor=actor)
         _optellen(totaal, s)
         res.paginas += 1
         nxt = data.get("volgende_cursor")

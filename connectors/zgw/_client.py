@@ -16,6 +16,7 @@ import httpx
 import jwt
 
 from trajecten.basis.herhalen import RetryPolicy
+from trajecten.basis.tijd import SystemClock
 
 from ._exceptions import Geweigerd, Onbereikbaar, Serverfout, TijdelijkeFout
 
@@ -130,7 +131,7 @@ class ZakenClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _token(self) -> str:
-        claims = {"iss": self._client_id, "iat": int(time.time()), "client_id": self._client_id,
+        claims = {"iss": self._client_id, "iat": int(SystemClock().now().timestamp()), "client_id": self._client_id,
                   "user_id": self._user[0], "user_representation": self._user[1]}
         return jwt.encode(claims, self._secret, algorithm="HS256")
 

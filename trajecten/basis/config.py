@@ -14,13 +14,10 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trajecten.basis.bsn import elfproef
+from trajecten.basis.fouten import SettingsError
+from trajecten.basis.omgeving import LOGBOEK_DEV_SLEUTEL, controleer
 
 
-LOGBOEK_DEV_SLEUTEL = "ontwikkelsleutel-logboek-niet-voor-productie"
-
-
-class SettingsError(RuntimeError):
-    """A setting that cannot be used; the message names the environment variable."""
 
 
 class Settings(BaseSettings):
@@ -311,8 +308,6 @@ def load_settings(**overrides) -> Settings:
             name = "TRAJECTEN_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
             msgs.append(f"{name}: {err['msg']}")
         raise SettingsError("; ".join(msgs)) from None
-    from trajecten.basis.omgeving import controleer
-
     controleer(settings)
     return settings
 

@@ -7,6 +7,8 @@ TrajectFout                      root: anything the engine refuses, with a messa
  └── OngeldigeToestand           the action does not fit the current state (task already closed, ...)
       ├── AlLopend               the client already has a running trajectory of this instrument (names it)
       └── DubbeleUitbetaling     a payout for what was already paid for (client, rule, part, subject)
+
+SettingsError                    a setting that cannot be used (a start-up failure, not a refusal)
 """
 
 from __future__ import annotations
@@ -60,3 +62,7 @@ class DubbeleUitbetaling(OngeldigeToestand):
         self.sleutel, self.traject_id = sleutel, traject_id
         waar = f" in traject {traject_id}" if traject_id is not None else " in dezelfde ronde"
         super().__init__(f"uitbetaling {sleutel} is al voorgesteld{waar}; niet nog eens voorgesteld")
+
+
+class SettingsError(RuntimeError):
+    """A setting that cannot be used; the message names the environment variable."""

@@ -6,6 +6,9 @@ depends on the working directory of whichever process runs a job, a frozen clock
 account stops the start with a :class:`~trajecten.basis.config.SettingsError` that names each setting and says
 what to do. In ``ontwikkeling`` (the default) a development secret is warned about once per process on
 the ``trajecten.basis.omgeving`` logger (stderr when nothing configured logging): never silently.
+
+Every function takes the settings object (``trajecten.basis.config.Settings``); this module imports nothing of
+``config``, which calls it.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from trajecten.basis.config import LOGBOEK_DEV_SLEUTEL, Settings, SettingsError
+from trajecten.basis.fouten import SettingsError
 
 log = logging.getLogger("trajecten.basis.omgeving")
 
 PRODUCTIE = "productie"
+# the development default of the Logboek key (setting logboek_sleutel): refused in production
+LOGBOEK_DEV_SLEUTEL = "ontwikkelsleutel-logboek-niet-voor-productie"
 SLEUTEL_TIP = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 _gewaarschuwd: set[str] = set()  # the settings warned about in this process
 
 
-def ontwikkelgeheimen(settings: Settings) -> list[str]:
+def ontwikkelgeheimen(settings) -> list[str]:
     """The secret settings that still have their development value (environment variable names)."""
     uit = []
     if settings.logboek_sleutel.get_secret_value() == LOGBOEK_DEV_SLEUTEL:
@@ -40,12 +45,12 @@ def _geheim_fout(naam: str) -> str:
     return f"{naam} staat op de ontwikkelwaarde: zet een eigen geheime waarde"  # pragma: no cover
 
 
-def _demo_rekening(settings: Settings) -> bool:
-    default = Settings.model_fields["sepa_debiteur_iban"].default
+def _demo_rekening(settings) -> bool:
+    default = type(settings).model_fields["sepa_debiteur_iban"].default
     return settings.sepa_debiteur_iban.replace(" ", "").upper() == default.replace(" ", "").upper()
 
 
-def productie_fouten(settings: Settings) -> list[str]:
+def productie_fouten(settings) -> list[str]:
     """Why these settings may not run in production, one message per setting (empty: they may)."""
     fouten = [_geheim_fout(naam) for naam in ontwikkelgeheimen(settings)]
     if settings.nu is not None:
@@ -67,7 +72,7 @@ def productie_fouten(settings: Settings) -> list[str]:
     return fouten
 
 
-def controleer(settings: Settings) -> None:
+def controleer(settings) -> None:
     """Refuse production settings that are not fit for it; outside production warn once per process about
     each development secret."""
     if settings.omgeving == PRODUCTIE:
@@ -82,7 +87,7 @@ def controleer(settings: Settings) -> None:
                         "TRAJECTEN_OMGEVING=productie start de engine zo niet); zet een eigen geheime sleutel", naam)
 
 
-def web_productie_fouten(settings: Settings) -> list[str]:
+def web_productie_fouten(settings) -> list[str]:
     """What the web server (not a worker) additionally needs in production."""
     fouten = []
     if settings.sessie_sleutel is None or not settings.sessie_sleutel.get_secret_value():
@@ -94,7 +99,7 @@ def web_productie_fouten(settings: Settings) -> list[str]:
     return fouten
 
 
-def controleer_web(settings: Settings) -> None:
+def controleer_web(settings) -> None:
     """For the commands that start the web server (``serve``, ``web``): in production refuse what the web
     server cannot run with; :func:`controleer` has already run for the settings themselves."""
     if settings.omgeving == PRODUCTIE and (fouten := web_productie_fouten(settings)):

@@ -12,30 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from functools import lru_cache
 
 import sqlalchemy as sa
 
+from trajecten.opslag.migreren import alle_revisies, database_revisies, nieuwste_revisies
 from trajecten.opslag.models import GeplandeStap, StapStatus
 
 S = GeplandeStap.__table__
 _GEPLAND = StapStatus.gepland.value
-
-
-@lru_cache(maxsize=1)
-def nieuwste_revisies() -> tuple[str, ...]:
-    """The head revision(s) of this code's migrations."""
-    from alembic.script import ScriptDirectory
-
-    from trajecten.opslag.db import alembic_config
-
-    return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
-
-
-def database_revisies(conn) -> tuple[str, ...]:
-    from alembic.runtime.migration import MigrationContext
-
-    return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
 
 
 def achterstand(conn, now: datetime) -> tuple[int, float]:
@@ -74,21 +58,12 @@ def gereedheid(db: sa.Engine, now: datetime) -> dict:
         out["database"] = f"onbereikbaar ({type(getattr(exc, 'orig', None) or exc).__name__})"
         return out
     if not out["schema"]["actueel"]:
-        onbekend = set(out["schema"]["database"]) - set(_alle_revisies())
+        onbekend = set(out["schema"]["database"]) - set(alle_revisies())
         out["schema"]["reden"] = ("de database heeft een nieuwere migratie dan deze code: werk de code bij" if onbekend
                                   else "de database loopt achter: migreer met 'trajecten db migreer' "
                                        "(docs/deploy.md, bijwerken)")
     out["gereed"] = bool(out["schema"]["actueel"])
     return out
-
-
-@lru_cache(maxsize=1)
-def _alle_revisies() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
-
-    from trajecten.opslag.db import alembic_config
-
-    return frozenset(r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions())
 
 
 def main(argv: list[str] | None = None) -> int:

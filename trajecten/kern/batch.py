@@ -4,20 +4,16 @@ payout keys, task states, coaches, outcomes, planned steps), and only when a cla
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from trajecten.basis.tijd import TZ
 from trajecten.geld.uitbetalingen import eerdere_toekenningen
+from trajecten.kern.motor import Motor
 from trajecten.kern.definitie import Stap, StapSoort
 from trajecten.kern.feiten import regel_feiten
-from trajecten.kern.stap import payout_sleutel
 from trajecten.opslag.db import in_values
 from trajecten.opslag.models import Client, GeplandeStap, Taak, Traject, Uitbetaling
-
-if TYPE_CHECKING:
-    from trajecten.kern.engine import Engine
 
 S = GeplandeStap.__table__
 T = Traject.__table__
@@ -29,7 +25,7 @@ C = Client.__table__
 class BatchData:
     """Look-ups a batch needs beyond the claimed rows, fetched with one query each, only when needed."""
 
-    def __init__(self, conn, rows, engine: "Engine"):
+    def __init__(self, conn, rows, engine: Motor):
         self.conn, self.engine = conn, engine
         self.compiled = {}
         self._task_due: dict[tuple[int, date], datetime] = {}
@@ -154,3 +150,12 @@ class BatchData:
         if c is None:
             c = self.compiled[key] = self.engine.register.get(*key, self.conn)
         return c
+
+
+def payout_sleutel(onderwerp_van, step: Stap, r, facts: dict) -> tuple[str, str]:
+    """A payout's idempotency key and subject: what is paid for, not which trajectory asks. The rule names the
+    subject (``onderwerp``, e.g. ``werk_start=2026-03-02``: one premium per job); a rule that names none pays
+    once per trajectory (``traject=17``). Key: ``c<client>/<regel>/<deel>/<onderwerp>``."""
+    onderwerp = onderwerp_van(step.regel, facts) if onderwerp_van is not None else None
+    onderwerp = onderwerp or f"traject={r.traject_id}"
+    return f"c{r.client_id}/{step.regel}/{step.deel}/{onderwerp}", onderwerp

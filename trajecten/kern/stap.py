@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from trajecten.basis.fouten import DubbeleUitbetaling
+from trajecten.kern.batch import BatchData
+from trajecten.kern.motor import Motor
 from trajecten.kern.definitie import Stap, StapSoort
 from trajecten.kern.einde import einde
 from trajecten.kern.planner import anchor_date
 from trajecten.opslag.bulk import jsonable
 from trajecten.opslag.models import StapStatus
 
-if TYPE_CHECKING:
-    from trajecten.kern.batch import BatchData
-    from trajecten.kern.engine import Engine
 
 SWEEP_ACTOR = "systeem:sweep"
 # Plain-str copies of the enum values the per-step code uses (Enum.value is a descriptor call, and the
@@ -43,7 +41,7 @@ class Uitkomst:
         self.end = False
 
 
-def fire_one(engine: "Engine", compiled, step: Stap, r, now: datetime, data: "BatchData") -> Uitkomst:
+def fire_one(engine: Motor, compiled, step: Stap, r, now: datetime, data: BatchData) -> Uitkomst:
     """Fire step ``step`` of claimed row ``r``: what it produces (merged into the batch only if it succeeds)."""
     out = Uitkomst()
     local_due = data.local(r.due_at)
@@ -144,15 +142,6 @@ def follow_ups(ctx, compiled, step: Stap, uitkomst: str | None, done_on: date, t
             continue
         rows.append(step_row(traject_id, f, ctx.due(f, anchor), 0))
     return rows
-
-
-def payout_sleutel(onderwerp_van, step: Stap, r, facts: dict) -> tuple[str, str]:
-    """A payout's idempotency key and subject: what is paid for, not which trajectory asks. The rule names the
-    subject (``onderwerp``, e.g. ``werk_start=2026-03-02``: one premium per job); a rule that names none pays
-    once per trajectory (``traject=17``). Key: ``c<client>/<regel>/<deel>/<onderwerp>``."""
-    onderwerp = onderwerp_van(step.regel, facts) if onderwerp_van is not None else None
-    onderwerp = onderwerp or f"traject={r.traject_id}"
-    return f"c{r.client_id}/{step.regel}/{step.deel}/{onderwerp}", onderwerp
 
 
 def step_row(traject_id: int, step: Stap, due: datetime, volgnr: int) -> dict:

@@ -13,20 +13,18 @@ import time as _time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from trajecten.kern.batch import BatchData
+from trajecten.kern.motor import Motor
 from trajecten.kern.einde import rest_vervalt
 from trajecten.kern.stap import GEPLAND, SWEEP_ACTOR, UITGEVOERD, fire_one
 from trajecten.opslag.bulk import bulk_insert, bulk_update, insert_ignore_count
 from trajecten.opslag.db import in_values
 from trajecten.opslag.models import GeplandeStap, Gebeurtenis, Incident, StapStatus, Taak, Traject, TrajectStatus, Uitbetaling
 from trajecten.privacy import logboek
-
-if TYPE_CHECKING:
-    from trajecten.kern.engine import Engine
 
 S = GeplandeStap.__table__
 T = Traject.__table__
@@ -150,7 +148,7 @@ def _claim(conn, now: datetime, limit: int, pg: bool) -> list[Claimed]:
 
 
 def fire_due(
-    engine: "Engine",
+    engine: Motor,
     now: datetime | None = None,
     batch_size: int | None = None,
     max_batches: int | None = None,
@@ -179,7 +177,7 @@ def fire_due(
     return total
 
 
-def fire_batch(engine: "Engine", now: datetime, batch_size: int,
+def fire_batch(engine: Motor, now: datetime, batch_size: int,
                logged: set[tuple[int, str]] | None = None) -> SweepResult:
     res = SweepResult()
     t0 = _time.perf_counter()

@@ -8,8 +8,29 @@ schema that is behind (``ExecStartPre=python -m trajecten.beheer.gezondheid``, t
 
 from __future__ import annotations
 
-from trajecten.opslag.db import make_engine, migrate
-from trajecten.beheer.gezondheid import database_revisies
+from functools import lru_cache
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from trajecten.opslag.db import alembic_config, make_engine, migrate
+
+
+@lru_cache(maxsize=1)
+def nieuwste_revisies() -> tuple[str, ...]:
+    """The head revision(s) of this code's migrations."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+
+
+def database_revisies(conn) -> tuple[str, ...]:
+    """The revision(s) the database of ``conn`` is at (empty: no schema yet)."""
+    return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+
+
+@lru_cache(maxsize=1)
+def alle_revisies() -> frozenset[str]:
+    """Every revision this code knows (a database at another one runs newer code's schema)."""
+    return frozenset(r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions())
 
 
 def revisies(url: str) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 import sqlalchemy as sa
 
+from trajecten.basis.tijd import SystemClock
 from trajecten.opslag.db import in_values
 from trajecten.privacy.trace import Trace, _span_id, huidige_trace, in_trace, nieuwe_trace
 from trajecten.privacy.verwerkingsregister import register
@@ -31,6 +32,7 @@ from trajecten.opslag.models import Client, Gebeurtenis, Traject, Verwerking as 
 log = logging.getLogger("trajecten.privacy.logboek")
 C, E, T, V = Client.__table__, Gebeurtenis.__table__, Traject.__table__, VerwerkingRij.__table__
 OK, ERROR = "OK", "ERROR"
+_ECHTE_TIJD = SystemClock()
 
 # --------------------------------------------------------------------------- pseudonymisation
 
@@ -131,8 +133,8 @@ def noteer(client_ids: Iterable[int], activiteit: str | None = None) -> None:
 
 
 def nu() -> datetime:
-    """Log times are the real time, also when the engine's clock stands still (demo, tests)."""
-    return datetime.now(timezone.utc)
+    """Log times are the real time (UTC), also when the engine's clock stands still (demo, tests)."""
+    return _ECHTE_TIJD.now().astimezone(timezone.utc)
 
 
 def begin(activiteit: str, gebruiker: str, *, naam: str, component: str, trace: Trace | None = None,

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
+from trajecten.kern.feiten import regel_feiten
 from trajecten.opslag.models import Client, Traject, TrajectStatus
 
 C, T = Client.__table__, Traject.__table__
@@ -32,9 +33,7 @@ def caseload(engine, regel: str, peildatum: date, aannames: dict[str, Any] | Non
     if "werk_start" in wanted:
         base.setdefault("werk_start", peildatum)
     for r in rows:
-        facts = dict(base)
-        facts.update({"geboortedatum": r.geboortedatum, "bijstand_sinds": r.bijstand_sinds})
-        facts.update(running.get(r.id, {}))
+        facts = {**base, **regel_feiten(r.geboortedatum, r.bijstand_sinds, running.get(r.id, {}))}
         yield r.id, {k: v for k, v in facts.items() if k in wanted}, peildatum
 
 
