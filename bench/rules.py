@@ -1,7 +1,7 @@
 """Benchmark of the rules: explained decisions per second, and a what-if over a caseload.
 
-    /tmp/venvcheck/bin/python bench/rules.py            # 200,000 decisions, 100,000 what-if clients
-    /tmp/venvcheck/bin/python bench/rules.py --n 20000  # quicker
+    .venv/bin/python bench/rules.py             # 200,000 decisions, 100,000 what-if clients
+    .venv/bin/python bench/rules.py --n 100000  # quicker (the figure in docs/benchmarks.md)
 
 Prints a markdown table. Facts are synthetic, already typed (dates, ints, Decimal), plus one run
 with the same facts as JSON text to show the parsing cost. Each figure is the best of `--herhaal` runs.

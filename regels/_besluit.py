@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Any, NamedTuple
 
-__all__ = ["Reden", "Betaling", "Decision", "nieuw_besluit", "snelle_reden"]
+__all__ = ["Reden", "Betaling", "Decision", "nieuw_besluit"]
 
 
 class Reden(NamedTuple):
@@ -19,10 +18,6 @@ class Reden(NamedTuple):
     norm: Any
     voldaan: bool
     bron: str
-
-
-# Reden((voorwaarde, waarde, norm, voldaan, bron)) without the Python-level __new__: for hot paths.
-snelle_reden = partial(tuple.__new__, Reden)
 
 
 class Betaling(NamedTuple):

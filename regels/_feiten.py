@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from ._exceptions import FeitFout, VerbodenFeit
 
@@ -286,6 +287,7 @@ BEDRAG = FeitType("bedrag EUR >= 0", Decimal, _maak_bedrag)
 JA_NEE = FeitType("ja/nee", bool, _maak_ja_nee)
 TEKST = FeitType("tekst", str, _maak_tekst)
 TOEKENNINGEN = FeitType("eerdere toekenningen", tuple, _maak_toekenningen)
+_ZONDER_PARSER = {DATUM: date, JA_NEE: bool, GETAL: int, GEHEEL: int}  # see FeitSchema._snel
 
 
 class _Feit(NamedTuple):
@@ -314,7 +316,7 @@ class Feit(_Feit):
 class FeitSchema:
     """The declared facts of one rule, checked against the denylist when built."""
 
-    __slots__ = ("regel", "feiten", "_parsers", "_snel", "_aanvulling", "_aantal")
+    __slots__ = ("regel", "feiten", "_parsers", "_snel", "_standaard", "_verplicht")
 
     def __init__(self, regel: str, feiten: Mapping[str, Feit]) -> None:
         for naam, feit in feiten.items():
@@ -324,33 +326,35 @@ class FeitSchema:
         self.regel = regel
         self.feiten = dict(feiten)
         self._parsers = {n: f.type.parser(n, f.verplicht, f.standaard) for n, f in feiten.items()}
-        # values of these exact classes need no checking at all: a date is a date, a bool a bool
-        self._snel = {n: f.type.python for n, f in feiten.items() if f.type.python in (date, bool)}
-        self._aanvulling = tuple((n, f.verplicht, f.standaard) for n, f in feiten.items())
-        self._aantal = len(feiten)
+        # values of these exact classes need no parser: a date is a date, a bool a bool, and an int of 0 or
+        # more is what the parsers of numbers return as given
+        self._snel = {n: _ZONDER_PARSER[f.type] for n, f in feiten.items() if f.type in _ZONDER_PARSER}
+        # optional facts start at their default (also when given as None)
+        self._standaard = {n: f.standaard for n, f in feiten.items() if not f.verplicht}
+        self._verplicht = tuple(n for n, f in feiten.items() if f.verplicht)
 
     def lees(self, feiten: Mapping[str, Any]) -> dict[str, Any]:
         """Typed facts, defaults filled in; raises `FeitFout` for anything wrong."""
-        if not isinstance(feiten, Mapping):
+        if feiten.__class__ is not dict and not isinstance(feiten, Mapping):
             raise FeitFout("feiten", f"verwacht een dict met feiten, kreeg {_soort(feiten)}", regel=self.regel)
         parsers = self._parsers
         snel = self._snel
-        uit: dict[str, Any] = {}
+        standaard = self._standaard
+        uit = standaard.copy()
         try:
             for naam, waarde in feiten.items():
-                if snel.get(naam) is waarde.__class__:
-                    uit[naam] = waarde
+                soort = waarde.__class__
+                if snel.get(naam) is soort and (soort is not int or waarde >= 0):
+                    uit[naam] = waarde  # already typed: kept as given
                     continue
-                p = parsers.get(naam)
-                if p is None:
+                if waarde is None and naam in standaard:
+                    continue  # an optional fact left empty: its default
+                parser = parsers.get(naam)
+                if parser is None:
                     raise self._onbekend(naam)
-                uit[naam] = p(waarde)
-            if len(uit) != self._aantal:
-                for naam, verplicht, standaard in self._aanvulling:
-                    if naam not in uit:
-                        if verplicht:
-                            raise FeitFout(naam, "ontbreekt (verplicht feit)")
-                        uit[naam] = standaard
+                uit[naam] = parser(waarde)
+            if len(uit) != len(parsers):
+                raise FeitFout(next(n for n in self._verplicht if n not in uit), "ontbreekt (verplicht feit)")
         except FeitFout as fout:
             if fout.regel is None:
                 fout.regel = self.regel

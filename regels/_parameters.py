@@ -18,7 +18,7 @@ The value in force on date D is the one under the latest key <= D. Before the fi
 does not exist (`ParameterNietVanKracht`). Past values are never edited: a new regulation adds a key.
 Amounts (unit EUR) and any fractional number become `Decimal`; a float never leaves this module.
 
-Files are read once, on first use. Lookups are cached per (path, date).
+Files are read once, on first use. Lookups are cached per (date, path).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import yaml
 
@@ -44,6 +44,8 @@ __all__ = [
     "parameter_bestaat",
     "controleer_overrides",
     "Parameters",
+    "WatAlsParameters",
+    "parameters",
     "Overrides",
 ]
 
@@ -137,9 +139,9 @@ def _lees(bestand: Path) -> Parameter:
 
 _ALLE: dict[str, Parameter] | None = None
 _DATA: dict[str, tuple[list[date], tuple[ParameterWaarde, ...]]] = {}
-# (path, date) -> (date key as ISO text, value, source); bounded, cleared when full
-_CACHE: dict[tuple[str, date], tuple[str, Any, str]] = {}
-_CACHE_MAX = 200_000
+# date -> path -> (date key as ISO text, value, (value, source)); bounded, cleared when full
+_CACHE: dict[date, dict[str, tuple[str, Any, tuple[Any, str]]]] = {}
+_CACHE_MAX = 20_000  # dates
 
 
 def _alle() -> dict[str, Parameter]:
@@ -154,12 +156,20 @@ def _alle() -> dict[str, Parameter]:
     return _ALLE
 
 
-def _zoek(pad: str, peildatum: date) -> tuple[str, Any, str]:
-    """(date key, value, source) in force on `peildatum`; cached."""
-    sleutel = (pad, peildatum)
-    gevonden = _CACHE.get(sleutel)
-    if gevonden is not None:
-        return gevonden
+def _zoek(pad: str, peildatum: date) -> tuple[str, Any, tuple[Any, str]]:
+    """(date key, value, (value, source)) in force on `peildatum`; cached per date and path."""
+    per_pad = _CACHE.get(peildatum)
+    if per_pad is None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        per_pad = _CACHE[peildatum] = {}
+    gevonden = per_pad.get(pad)
+    if gevonden is None:
+        gevonden = per_pad[pad] = _in_kracht(pad, peildatum)
+    return gevonden
+
+
+def _in_kracht(pad: str, peildatum: date) -> tuple[str, Any, tuple[Any, str]]:
     if _ALLE is None:
         _alle()
     data = _DATA.get(pad)
@@ -170,11 +180,7 @@ def _zoek(pad: str, peildatum: date) -> tuple[str, Any, str]:
     if i == 0:
         raise ParameterNietVanKracht(pad, peildatum, datums[0])
     w = waarden[i - 1]
-    gevonden = (w.vanaf.isoformat(), w.waarde, w.bron)
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[sleutel] = gevonden
-    return gevonden
+    return w.vanaf.isoformat(), w.waarde, (w.waarde, w.bron)
 
 
 def parameter_namen() -> tuple[str, ...]:
@@ -235,58 +241,79 @@ def controleer_overrides(overrides: Mapping[str, object] | None) -> Overrides | 
     return klaar
 
 
-# (name, date, overrides key) -> (derived settings, parameters used); see Parameters.bundel
-_BUNDELS: dict[tuple, tuple[Any, dict[str, str]]] = {}
-
-
 class Parameters:
-    """Parameter access for one evaluation: remembers which date key of which parameter was used."""
+    """Parameter access for one evaluation: remembers which date key of which parameter was used.
 
-    __slots__ = ("overrides", "gebruikt")
+    `gebruikt` maps each parameter path read to its date key, in the order of first use; `beslis` starts it
+    with the regulation's own path. With what-if overrides: `WatAlsParameters`.
+    """
 
-    def __init__(self, overrides: Overrides | None = None) -> None:
-        self.overrides = overrides
-        self.gebruikt: dict[str, str] = {}
+    __slots__ = ("gebruikt",)
+    overrides: Overrides | None = None
+
+    def __init__(self, gebruikt: dict[str, str] | None = None) -> None:
+        self.gebruikt: dict[str, str] = {} if gebruikt is None else gebruikt
 
     def __call__(self, pad: str, peildatum: date) -> Any:
-        if self.overrides is not None:
-            o = self.overrides.get(pad)
-            if o is not None:
-                self.gebruikt[pad] = o[1]
-                return o[0]
-        sleutel, waarde, _ = _CACHE.get((pad, peildatum)) or _zoek(pad, peildatum)
-        self.gebruikt[pad] = sleutel
-        return waarde
+        """The value of `pad` in force on `peildatum`."""
+        try:
+            gevonden = _CACHE[peildatum][pad]
+        except KeyError:
+            gevonden = _zoek(pad, peildatum)
+        self.gebruikt[pad] = gevonden[0]
+        return gevonden[1]
 
-    def bundel(self, naam: str, peildatum: date, bouw: Callable[["Parameters", date], Any]) -> Any:
-        """Settings derived from parameters in force on `peildatum`, built by `bouw(p, peildatum)`.
+    def met_bron(self, pad: str, peildatum: date) -> tuple[Any, str]:
+        """Value and its source text."""
+        try:
+            gevonden = _CACHE[peildatum][pad]
+        except KeyError:
+            gevonden = _zoek(pad, peildatum)
+        self.gebruikt[pad] = gevonden[0]
+        return gevonden[2]
 
-        Built once per (naam, date, overrides) and cached; the parameters `bouw` read are recorded as
-        used for every decision that takes the bundle. Keeps the hot path to one dictionary lookup.
-        """
-        sleutel = (naam, peildatum, self.overrides.sleutel if self.overrides is not None else None)
-        gevonden = _BUNDELS.get(sleutel)
-        if gevonden is None:
-            los = Parameters(self.overrides)
-            gevonden = (bouw(los, peildatum), los.gebruikt)
-            if len(_BUNDELS) >= _CACHE_MAX:
-                _BUNDELS.clear()
-            _BUNDELS[sleutel] = gevonden
-        self.gebruikt.update(gevonden[1])
-        return gevonden[0]
+
+class WatAlsParameters(Parameters):
+    """Parameters with checked what-if overrides: an overridden path has its override on every date, and
+    the decision records the override's bookkeeping text instead of a date key."""
+
+    __slots__ = ("overrides",)
+
+    def __init__(self, overrides: Overrides, gebruikt: dict[str, str] | None = None) -> None:
+        super().__init__(gebruikt)
+        self.overrides = overrides
+
+    def __call__(self, pad: str, peildatum: date) -> Any:
+        o = self.overrides.get(pad)
+        if o is None:  # as Parameters, without a second call: a what-if runs the rule over a whole caseload
+            try:
+                gevonden = _CACHE[peildatum][pad]
+            except KeyError:
+                gevonden = _zoek(pad, peildatum)
+            self.gebruikt[pad] = gevonden[0]
+            return gevonden[1]
+        self.gebruikt[pad] = o[1]
+        return o[0]
 
     def met_bron(self, pad: str, peildatum: date) -> tuple[Any, str]:
         """Value and its source text (the source says 'what-if' when overridden)."""
-        if self.overrides is not None:
-            o = self.overrides.get(pad)
-            if o is not None:
-                self.gebruikt[pad] = o[1]
-                return o[0], f"wat-als: {pad} {o[1]}"
-        sleutel, waarde, bron = _CACHE.get((pad, peildatum)) or _zoek(pad, peildatum)
-        self.gebruikt[pad] = sleutel
-        return waarde, bron
+        o = self.overrides.get(pad)
+        if o is None:
+            try:
+                gevonden = _CACHE[peildatum][pad]
+            except KeyError:
+                gevonden = _zoek(pad, peildatum)
+            self.gebruikt[pad] = gevonden[0]
+            return gevonden[2]
+        self.gebruikt[pad] = o[1]
+        return o[0], f"wat-als: {pad} {o[1]}"
+
+
+def parameters(overrides: Overrides | None = None, gebruikt: dict[str, str] | None = None) -> Parameters:
+    """Parameter access for one evaluation, with what-if overrides when given (checked)."""
+    return Parameters(gebruikt) if overrides is None else WatAlsParameters(overrides, gebruikt)
 
 
 def parameter(pad: str, peildatum: date, overrides: Mapping[str, object] | None = None) -> Any:
     """The value of parameter `pad` in force on `peildatum` (or the override for that path)."""
-    return Parameters(controleer_overrides(overrides))(pad, peildatum)
+    return parameters(controleer_overrides(overrides))(pad, peildatum)

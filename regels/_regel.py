@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 from ._besluit import Betaling, Decision, Reden, nieuw_besluit
 from ._exceptions import DubbeleRegel, FeitFout, OnbekendeRegel, ParameterNietVanKracht
 from ._feiten import DATUM, Feit, FeitSchema
-from ._parameters import Parameters, controleer_overrides, parameter_info
+from ._parameters import Overrides, Parameters, WatAlsParameters, controleer_overrides, parameter_info, parameters
 
 __all__ = [
     "Regel",
@@ -51,14 +51,12 @@ class Regel:
     onderwerp: tuple[str, ...] = ()  # the facts that say what a payment is for (one premium per job start)
     schema: FeitSchema = field(init=False, repr=False, compare=False)
     _waar: str = field(init=False, repr=False, compare=False)
-    _regeling: Callable[[Parameters, date], tuple[str, Reden]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         schema = FeitSchema(self.naam, self.feiten)  # raises VerbodenFeit for a forbidden fact
         object.__setattr__(self, "feiten", MappingProxyType(dict(self.feiten)))
         object.__setattr__(self, "schema", schema)
         object.__setattr__(self, "_waar", f"op {self.versie_feit}" if self.versie_feit else "op peildatum")
-        object.__setattr__(self, "_regeling", lambda p, d: _regeling(p, self, d))
         if self.versie_feit is not None:
             feit = self.feiten.get(self.versie_feit)
             if feit is None or feit.type is not DATUM or not feit.verplicht:
@@ -143,41 +141,74 @@ def lees_peildatum(peildatum: Any) -> date:
     raise FeitFout("peildatum", f"verwacht een datum, kreeg {type(peildatum).__name__}")
 
 
-def _regeling(p: Parameters, r: Regel, versie_datum: date) -> tuple[str, Reden]:
-    """The version in force on `versie_datum` and the reason that says so (built once per date)."""
-    naam_regeling, bron = p.met_bron(r.regeling, versie_datum)
-    versie = p.gebruikt[r.regeling]
-    return versie, Reden(f"regeling van kracht {r._waar}", versie_datum, f"{naam_regeling}, vanaf {versie}", True, bron)
+# (rule name, version date, overrides key) -> (version, its first reason); see `_versie`
+_VERSIES: dict[tuple, tuple[str, Reden]] = {}
+_VERSIES_MAX = 200_000
 
 
-def evalueer(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None) -> Decision:
+def _versie(r: Regel, versie_datum: date, overrides: Overrides | None) -> tuple[str, Reden]:
+    """The version in force on `versie_datum` and the reason that says so; built once per date and cached.
+
+    The version is the date key of the regulation parameter (or the override's text), which is also what
+    the decision records for that parameter. Raises `ParameterNietVanKracht` before the first version.
+    """
+    sleutel = (r.naam, versie_datum, None if overrides is None else overrides.sleutel)
+    gevonden = _VERSIES.get(sleutel)
+    if gevonden is None:
+        p = parameters(overrides)
+        naam_regeling, bron = p.met_bron(r.regeling, versie_datum)
+        versie = p.gebruikt[r.regeling]
+        reden = Reden(f"regeling van kracht {r._waar}", versie_datum, f"{naam_regeling}, vanaf {versie}", True, bron)
+        if len(_VERSIES) >= _VERSIES_MAX:
+            _VERSIES.clear()
+        gevonden = _VERSIES[sleutel] = (versie, reden)
+    return gevonden
+
+
+def _nog_niet_van_kracht(r: Regel, versie_datum: date, peildatum: date) -> Decision:
+    """The refusal before the regulation's first version."""
+    eerste = parameter_info(r.regeling).waarden[0]
+    reden = Reden(
+        f"regeling nog niet van kracht {r._waar}",
+        versie_datum,
+        f"op of na {eerste.vanaf.isoformat()} ({eerste.waarde})",
+        False,
+        eerste.bron,
+    )
+    return Decision(r.naam, "", peildatum, False, (), (reden,), {}, r.uitkomst_tekst)
+
+
+def evalueer(r: Regel, f: dict[str, Any], peildatum: date, overrides: Overrides | None = None) -> Decision:
     """Evaluate rule `r` on already-typed facts `f` (see `FeitSchema.lees`); overrides already checked."""
-    p = Parameters(overrides)
-    versie_datum = f[r.versie_feit] if r.versie_feit is not None else peildatum
-    try:
-        versie, eerste_reden = p.bundel(r.regeling, versie_datum, r._regeling)
-    except ParameterNietVanKracht:
-        eerste = parameter_info(r.regeling).waarden[0]
-        reden = Reden(
-            f"regeling nog niet van kracht {r._waar}",
-            versie_datum,
-            f"op of na {eerste.vanaf.isoformat()} ({eerste.waarde})",
-            False,
-            eerste.bron,
-        )
-        return Decision(r.naam, "", peildatum, False, (), (reden,), p.gebruikt, r.uitkomst_tekst)
+    versie_datum = peildatum if r.versie_feit is None else f[r.versie_feit]
+    # the cached version without a call first: this runs for every decision
+    gevonden = _VERSIES.get((r.naam, versie_datum, None)) if overrides is None else None
+    if gevonden is None:
+        try:
+            gevonden = _versie(r, versie_datum, overrides)
+        except ParameterNietVanKracht:
+            return _nog_niet_van_kracht(r, versie_datum, peildatum)
+    versie, eerste_reden = gevonden
+    if overrides is None:
+        p = Parameters({r.regeling: versie})
+    else:
+        p = WatAlsParameters(overrides, {r.regeling: versie})
     uitkomst, betalingen, redenen = r.functie(f, peildatum, p)
     return nieuw_besluit(r.naam, versie, peildatum, uitkomst, betalingen, (eerste_reden, *redenen), p.gebruikt,
                          r.uitkomst_tekst)
 
 
-def uitkomst_en_betalingen(r: Regel, f: dict[str, Any], peildatum: date, overrides: dict | None = None):
+def uitkomst_en_betalingen(r: Regel, f: dict[str, Any], peildatum: date, overrides: Overrides | None = None):
     """Like `evalueer` but only (uitkomst, betalingen), without building a Decision: for what-if runs."""
-    p = Parameters(overrides)
+    versie_datum = peildatum if r.versie_feit is None else f[r.versie_feit]
     try:
-        p.bundel(r.regeling, f[r.versie_feit] if r.versie_feit is not None else peildatum, r._regeling)
+        versie, _ = _versie(r, versie_datum, overrides)
     except ParameterNietVanKracht:
         return False, ()
+    if overrides is None:
+        p = Parameters({r.regeling: versie})
+    else:
+        p = WatAlsParameters(overrides, {r.regeling: versie})
     uitkomst, betalingen, _ = r.functie(f, peildatum, p)
     return uitkomst, betalingen
 

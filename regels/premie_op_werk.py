@@ -20,16 +20,16 @@ parameters under `parameters/premie_op_werk/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ._besluit import Betaling, Reden, snelle_reden
+from ._besluit import Betaling, Reden
 from ._datums import leeftijd, maanden_en_dagen, plus_maanden
 from ._feiten import BEDRAG, DATUM, GEHEEL, GETAL, JA_NEE, TOEKENNINGEN, Feit, Toekenning
 from ._parameters import Parameters
 from ._regel import regel
+from ._toetsen import alle_voldaan, ja, ten_minste
 
 BRON_PARTTIME = "Aangepaste regeling Premie op Werk april 2023 (publieke berichtgeving gemeente Groningen)"
 BRON = "Raadsvoorstel Premie op Werk 2020; Werk- en Ontwikkelprogramma 2022-2025; aangepaste regeling april 2023"
@@ -48,144 +48,92 @@ FEITEN = {
 # the premiums that share one repeat term (the 2023 part-time premium is a Premie op Werk too)
 PREMIES = ("premie_op_werk", "premie_op_werk_parttime")
 
-_P = "premie_op_werk."
 
-
-@dataclass(frozen=True, slots=True)
-class Instellingen:
-    """The Premie op Werk parameters in force on one work start date, with the texts of the reasons."""
-
-    min_maanden: int  # bijstand duration in months ...
-    meer_dan: bool  # ... strictly more than (2020) or at least (2023)
-    duur_label: str
-    duur_norm: str
-    duur_voorwaarde: str
-    duur_bron: str
-    lks_onder: int | None  # route "younger than N with LKS indication"; None when not in force
-    lks_bron: str
-    min_uren: Any
-    uren: tuple[str, str, str]  # voorwaarde, norm, bron
-    min_contract: int
-    contract: tuple[str, str, str]
-    herhaal_maanden: int
-    herhaal_bron: str
-    herhaal_geen: Reden  # the reason when there was no earlier premium: the same for every client
-    behoud_maanden: int
-    behoud_bron: str
-    behoud_voorwaarde: str
-    bedrag_deel_1: Decimal
-    bedrag_deel_2: Decimal
-
-
-def instellingen(p: Parameters, werk_start: date) -> Instellingen:
-    """Read every Premie op Werk parameter in force on `werk_start` (cached per date by `p.bundel`)."""
-    maanden, duur_bron = p.met_bron(_P + "min_bijstand_maanden", werk_start)
-    meer_dan = p(_P + "bijstand_duur_vergelijking", werk_start) == "meer_dan"
-    lks_onder, lks_bron = None, ""
-    if p(_P + "lks_route", werk_start):
-        lks_onder, lks_bron = p.met_bron(_P + "lks_leeftijd_onder", werk_start)
-    uren, uren_bron = p.met_bron(_P + "min_uren_per_week", werk_start)
-    contract, contract_bron = p.met_bron(_P + "min_contract_maanden", werk_start)
-    herhaal, herhaal_bron = p.met_bron(_P + "herhaaltermijn_maanden", werk_start)
-    behoud, behoud_bron = p.met_bron(_P + "behoud_maanden", werk_start)
-    return Instellingen(
-        min_maanden=maanden,
-        meer_dan=meer_dan,
-        duur_label=f"{'meer dan' if meer_dan else 'ten minste'} {maanden} maanden",
-        duur_voorwaarde=f"bijstand {'meer dan' if meer_dan else 'ten minste'} {maanden} maanden bij werkstart",
-        duur_norm=(
-            f"meer dan {maanden} maanden: werkstart na de dag {maanden} maanden na bijstand_sinds"
-            if meer_dan
-            else f"ten minste {maanden} maanden: werkstart op of na de dag {maanden} maanden na bijstand_sinds"
-        ),
-        duur_bron=duur_bron,
-        lks_onder=lks_onder,
-        lks_bron=lks_bron,
-        min_uren=uren,
-        uren=(f"ten minste {uren} uur per week", f">= {uren} uur", uren_bron),
-        min_contract=contract,
-        contract=(f"contract of vooruitzicht van ten minste {contract} maanden", f">= {contract} maanden", contract_bron),
-        herhaal_maanden=herhaal,
-        herhaal_bron=herhaal_bron,
-        herhaal_geen=Reden("geen premie in de herhaaltermijn", "geen eerdere premie", f"geen eerdere premie binnen {herhaal} maanden", True, herhaal_bron),
-        behoud_maanden=behoud,
-        behoud_bron=behoud_bron,
-        behoud_voorwaarde=f"deel 2: werk {behoud} maanden behouden (werk_nog_op en peildatum op of na werkstart + {behoud} maanden)",
-        bedrag_deel_1=p(_P + "bedrag_deel_1", werk_start),
-        bedrag_deel_2=p(_P + "bedrag_deel_2", werk_start),
-    )
-
-
-def bijstandsduur(f: dict[str, Any], s: Instellingen, redenen: list[Reden], *, lks_route: bool) -> bool:
-    """Bijstand long enough on the day work starts (or, from 2023, younger than 27 with LKS); one Reden.
+def bijstandsduur(f: dict[str, Any], p: Parameters, *, lks_route: bool) -> Reden:
+    """Bijstand long enough on the day work starts (or, from 2023, younger than 27 with LKS).
 
     "More than 36 months" means: werk_start > bijstand_sinds + 36 months (exactly 36 is not enough);
     "at least 6 months" means: werk_start >= bijstand_sinds + 6 months. Months as calendar months.
+    The part-time premium (`lks_route=False`) has no LKS route.
     """
     ws: date = f["werk_start"]
     bs: date = f["bijstand_sinds"]
+    maanden, bron = p.met_bron("premie_op_werk.min_bijstand_maanden", ws)
+    meer_dan = p("premie_op_werk.bijstand_duur_vergelijking", ws) == "meer_dan"
+    lks_onder = None
+    if p("premie_op_werk.lks_route", ws):
+        lks_onder, lks_bron = p.met_bron("premie_op_werk.lks_leeftijd_onder", ws)
     if ws >= bs:
         m, d = maanden_en_dagen(bs, ws)
         # more than N months: past the same day N months later; at least N months: on or past it
-        duur_ok = (m > s.min_maanden or (m == s.min_maanden and d > 0)) if s.meer_dan else m >= s.min_maanden
+        duur_ok = (m > maanden or (m == maanden and d > 0)) if meer_dan else m >= maanden
         duur = f"{m} maanden en {d} {'dag' if d == 1 else 'dagen'}"
     else:
         duur_ok = False
         duur = f"geen bijstand bij werkstart (bijstand sinds {bs.isoformat()})"
-    norm = s.duur_norm
-    onder = s.lks_onder
-    if not lks_route or onder is None:
-        redenen.append(snelle_reden((s.duur_voorwaarde, duur, norm, duur_ok, s.duur_bron)))
-        return duur_ok
+    eis = f"{'meer dan' if meer_dan else 'ten minste'} {maanden} maanden"
+    norm = f"{eis}: werkstart {'na' if meer_dan else 'op of na'} de dag {maanden} maanden na bijstand_sinds"
+    if not lks_route or lks_onder is None:
+        return Reden(f"bijstand {eis} bij werkstart", duur, norm, duur_ok, bron)
     jaren = leeftijd(f["geboortedatum"], ws)
     lks = f["lks_indicatie"]
-    ok = duur_ok or (jaren < onder and lks is True)
-    redenen.append(
-        Reden(
-            f"bijstand {s.duur_label}, of jonger dan {onder} met LKS-indicatie",
-            f"{duur}; leeftijd bij werkstart {jaren}; LKS-indicatie {'ja' if lks else 'nee'}",
-            f"{norm}; of leeftijd onder {onder} en LKS-indicatie ja",
-            ok,
-            f"{s.duur_bron}; {s.lks_bron}",
-        )
+    return Reden(
+        f"bijstand {eis}, of jonger dan {lks_onder} met LKS-indicatie",
+        f"{duur}; leeftijd bij werkstart {jaren}; LKS-indicatie {'ja' if lks else 'nee'}",
+        f"{norm}; of leeftijd onder {lks_onder} en LKS-indicatie ja",
+        duur_ok or (jaren < lks_onder and lks is True),
+        f"{bron}; {lks_bron}",
     )
-    return ok
 
 
-def herhaaltermijn(f: dict[str, Any], s: Instellingen, redenen: list[Reden]) -> bool:
+def herhaaltermijn(f: dict[str, Any], p: Parameters) -> Reden:
     """At most one premium per `herhaaltermijn_maanden`: no earlier premium whose work start lies less than
     that many months before or after this one, and never a second premium for the same work start. Earlier
     premiums: the engine's own history (part 1 of every premium payout not rejected) and a grant from before
-    the engine (`eerdere_premie_op`). One Reden, naming the earlier premium (date and trajectory)."""
+    the engine (`eerdere_premie_op`). The reason names the earlier premium (date and trajectory)."""
     ws: date = f["werk_start"]
+    n, bron = p.met_bron("premie_op_werk.herhaaltermijn_maanden", ws)
     eerder = [t for t in f["eerdere_toekenningen"] if t.regel in PREMIES and t.deel == 1]
     if f["eerdere_premie_op"] is not None:
         eerder.append(Toekenning("premie_op_werk", 1, "", f["eerdere_premie_op"], None))
     if not eerder:
-        redenen.append(s.herhaal_geen)
-        return True
-    n = s.herhaal_maanden
+        return Reden("geen premie in de herhaaltermijn", "geen eerdere premie",
+                     f"geen eerdere premie binnen {n} maanden", True, bron)
     binnen = [t for t in eerder
               if t.datum == ws or (plus_maanden(t.datum, n) > ws and plus_maanden(ws, n) > t.datum)]
     norm = (f"geen eerdere premie met een werkstart binnen {n} maanden van {ws.isoformat()}; "
             "nooit twee premies voor dezelfde werkstart")
     waarde = "; ".join(t.tekst() for t in (binnen or eerder))
-    redenen.append(Reden("geen premie in de herhaaltermijn", waarde, norm, not binnen, s.herhaal_bron))
-    return not binnen
+    return Reden("geen premie in de herhaaltermijn", waarde, norm, not binnen, bron)
 
 
-def voorwaarden(f: dict[str, Any], s: Instellingen) -> tuple[bool, list[Reden]]:
-    """The eligibility conditions of Premie op Werk under the version in force on `werk_start`."""
-    redenen: list[Reden] = []
-    duur_ok = bijstandsduur(f, s, redenen, lks_route=True)
-    uren = f["uren_per_week"]
-    uren_ok = uren >= s.min_uren
-    redenen.append(snelle_reden((s.uren[0], uren, s.uren[1], uren_ok, s.uren[2])))
-    contract = f["contract_maanden"]
-    contract_ok = contract >= s.min_contract
-    redenen.append(snelle_reden((s.contract[0], contract, s.contract[1], contract_ok, s.contract[2])))
-    herhaal_ok = herhaaltermijn(f, s, redenen)
-    return duur_ok and uren_ok and contract_ok and herhaal_ok, redenen
+def voorwaarden(f: dict[str, Any], p: Parameters) -> list[Reden]:
+    """The eligibility conditions of Premie op Werk under the version in force on `werk_start`: bijstand long
+    enough, enough hours a week, a long enough contract, no earlier premium in the repeat term."""
+    ws: date = f["werk_start"]
+    duur = bijstandsduur(f, p, lks_route=True)
+    uren, uren_bron = p.met_bron("premie_op_werk.min_uren_per_week", ws)
+    contract, contract_bron = p.met_bron("premie_op_werk.min_contract_maanden", ws)
+    return [
+        duur,
+        ten_minste("ten minste {minimum} uur per week", f["uren_per_week"], uren, "uur", uren_bron),
+        ten_minste("contract of vooruitzicht van ten minste {minimum} maanden", f["contract_maanden"], contract,
+                   "maanden", contract_bron),
+        herhaaltermijn(f, p),
+    ]
+
+
+def hele_regeling(p: Parameters, werk_start: date) -> None:
+    """Record every parameter of the Premie op Werk version in force on `werk_start`, in the order
+    `premie_op_werk` reads them: decisions of the access and part-time rules name the whole version too,
+    also the numbers they do not use."""
+    for naam in ("min_bijstand_maanden", "bijstand_duur_vergelijking", "lks_route"):
+        p("premie_op_werk." + naam, werk_start)
+    if p("premie_op_werk.lks_route", werk_start):
+        p("premie_op_werk.lks_leeftijd_onder", werk_start)
+    for naam in ("min_uren_per_week", "min_contract_maanden", "herhaaltermijn_maanden", "behoud_maanden",
+                 "bedrag_deel_1", "bedrag_deel_2"):
+        p("premie_op_werk." + naam, werk_start)
 
 
 @regel(
@@ -201,18 +149,23 @@ def voorwaarden(f: dict[str, Any], s: Instellingen) -> tuple[bool, list[Reden]]:
 def premie_op_werk(f: dict[str, Any], peildatum: date, p: Parameters):
     """Part 1 on the day work starts; part 2 once the work is still held `behoud_maanden` later."""
     ws: date = f["werk_start"]
-    s = p.bundel("premie_op_werk", ws, instellingen)
-    ok, redenen = voorwaarden(f, s)
-    deel_2_op = plus_maanden(ws, s.behoud_maanden)
+    redenen = voorwaarden(f, p)
+    toegekend = alle_voldaan(redenen)
+    # part 2: the work is still held `behoud_maanden` after work start, on werk_nog_op and on the peildatum
+    behoud, bron = p.met_bron("premie_op_werk.behoud_maanden", ws)
+    deel_2_op = plus_maanden(ws, behoud)
     nog = f["werk_nog_op"]
-    deel_2 = nog is not None and nog >= deel_2_op and peildatum >= deel_2_op
-    # the norm is the date werk_start + behoud_maanden; werk_nog_op and the peildatum must reach it
-    redenen.append(snelle_reden((s.behoud_voorwaarde, nog, deel_2_op, deel_2, s.behoud_bron)))
-    if not ok:
+    behouden = nog is not None and nog >= deel_2_op and peildatum >= deel_2_op
+    redenen.append(Reden(f"deel 2: werk {behoud} maanden behouden (werk_nog_op en peildatum op of na werkstart + "
+                         f"{behoud} maanden)", nog, deel_2_op, behouden, bron))
+    # the amounts of the version, read (and so recorded in the decision) also when no premium is granted
+    bedrag_deel_1 = p("premie_op_werk.bedrag_deel_1", ws)
+    bedrag_deel_2 = p("premie_op_werk.bedrag_deel_2", ws)
+    if not toegekend:
         return False, (), redenen
-    if deel_2:
-        return True, (Betaling(1, s.bedrag_deel_1, ws), Betaling(2, s.bedrag_deel_2, deel_2_op)), redenen
-    return True, (Betaling(1, s.bedrag_deel_1, ws),), redenen
+    if behouden:
+        return True, (Betaling(1, bedrag_deel_1, ws), Betaling(2, bedrag_deel_2, deel_2_op)), redenen
+    return True, (Betaling(1, bedrag_deel_1, ws),), redenen
 
 
 @regel(
@@ -226,8 +179,9 @@ def premie_op_werk(f: dict[str, Any], peildatum: date, p: Parameters):
 )
 def premie_op_werk_toegang(f: dict[str, Any], peildatum: date, p: Parameters):
     """Eligible iff `premie_op_werk` would be eligible on the day work starts; no payments."""
-    ok, redenen = voorwaarden(f, p.bundel("premie_op_werk", f["werk_start"], instellingen))
-    return ok, (), redenen
+    hele_regeling(p, f["werk_start"])
+    redenen = voorwaarden(f, p)
+    return alle_voldaan(redenen), (), redenen
 
 
 _CENT = Decimal("0.01")
@@ -252,20 +206,20 @@ _CENT = Decimal("0.01")
     onderwerp=("werk_start",),
 )
 def premie_op_werk_parttime(f: dict[str, Any], peildatum: date, p: Parameters):
+    """Who works part-time and stays in bijstand, after the bijstand duration of Premie op Werk (without the
+    LKS route) and outside its repeat term: once `percentage` of the net annual wage, rounded half up."""
     ws: date = f["werk_start"]
-    redenen: list[Reden] = []
-    blijft = f["blijft_in_bijstand"]
-    redenen.append(Reden("blijft in de bijstand (parttime werk)", blijft, True, blijft, BRON_PARTTIME))
-    s = p.bundel("premie_op_werk", ws, instellingen)
-    duur_ok = bijstandsduur(f, s, redenen, lks_route=False)
-    herhaal_ok = herhaaltermijn(f, s, redenen)
-    if not (blijft and duur_ok and herhaal_ok):
+    hele_regeling(p, ws)
+    redenen = [
+        ja("blijft in de bijstand (parttime werk)", f["blijft_in_bijstand"], BRON_PARTTIME),
+        bijstandsduur(f, p, lks_route=False),
+        herhaaltermijn(f, p),
+    ]
+    if not alle_voldaan(redenen):
         return False, (), redenen
     percentage, bron = p.met_bron("premie_op_werk_parttime.percentage", ws)
     loon = f["netto_jaarloon"]
     bedrag = (loon * percentage).quantize(_CENT, rounding=ROUND_HALF_UP)
-    redenen.append(
-        Reden("premie: percentage van het netto jaarloon", loon, f"{percentage * 100:g}% = {bedrag}", True, bron)
-    )
+    redenen.append(Reden("premie: percentage van het netto jaarloon", loon, f"{percentage * 100:g}% = {bedrag}",
+                         True, bron))
     return True, (Betaling(1, bedrag, ws),), redenen
-

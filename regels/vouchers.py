@@ -27,7 +27,7 @@ from ._datums import plus_maanden
 from ._feiten import DATUM, GEHEEL, GETAL, JA_NEE, TOEKENNINGEN, Feit
 from ._parameters import Parameters
 from ._regel import regel
-from ._toetsen import in_bijstand, ja
+from ._toetsen import in_bijstand, ja, ten_minste
 
 BRON = "Raadsbrief 2017 gemeente Groningen (BUIG-tekort en extra maatregelen): Vouchers"
 _P = "vouchers."
@@ -44,7 +44,7 @@ def _plaatsing(f: dict[str, Any], p: Parameters) -> list[Reden]:
     minimum, bron = p.met_bron(_P + "min_uren_per_week", f["werk_start"])
     uren = f["uren_per_week"]
     return [
-        Reden(f"dienstverband van ten minste {minimum} uur per week", uren, f">= {minimum} uur", uren >= minimum, bron),
+        ten_minste("dienstverband van ten minste {minimum} uur per week", uren, minimum, "uur", bron),
         ja("werkgever co-financiert", f["cofinanciering"], BRON),
     ]
 

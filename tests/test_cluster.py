@@ -37,7 +37,7 @@ def test_engine_url_is_postgresql_with_psycopg():
     assert cluster.engine_url("postgresql://u:geheim@db.example:5433/trajecten") == \
         "postgresql+psycopg://u:geheim@db.example:5433/trajecten"
     assert cluster.engine_url("postgresql+psycopg://postgres@127.0.0.1/x") == "postgresql+psycopg://postgres@127.0.0.1/x"
-    for fout, woord in (("sqlite:///trajecten.opslag.db", "PostgreSQL"), ("postgresql://u@h", "geen database"),
+    for fout, woord in (("sqlite:///trajecten.db", "PostgreSQL"), ("postgresql://u@h", "geen database"),
                         ("geen url", "geen database-URL")):
         with pytest.raises(cluster.ClusterFout, match=woord):
             cluster.engine_url(fout)

@@ -14,6 +14,7 @@ import yaml
 
 from regels import RULES, Betaling, Reden, beslis, parameter, parameter_info
 from regels import _parameters as params_module
+from regels import _regel as regel_module
 
 GEVALLEN = Path(__file__).parent / "gevallen"
 
@@ -104,13 +105,13 @@ def _nieuwe_waarde(pad: str, vanaf: date, waarde):
     nieuw = params_module.ParameterWaarde(vanaf, waarde, "test: nieuwe regeling")
     params_module._DATA[pad] = (oud[0] + [vanaf], oud[1] + (nieuw,))
     params_module._CACHE.clear()
-    params_module._BUNDELS.clear()
+    regel_module._VERSIES.clear()
     try:
         yield
     finally:
         params_module._DATA[pad] = oud
         params_module._CACHE.clear()
-        params_module._BUNDELS.clear()
+        regel_module._VERSIES.clear()
 
 
 def test_besluit_uit_2021_blijft_reproduceerbaar():

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
                     "the working directory); ontwikkeling: a development secret is warned about once per process")
 
     database_url: str = Field(
-        default="sqlite:///trajecten.opslag.db",
+        default="sqlite:///trajecten.db",
         description="SQLAlchemy URL of the engine database: sqlite:///file.db or postgresql+psycopg://...",
     )
     batch_size: int = Field(default=2000, ge=1, le=100_000, description="due steps claimed per sweep batch")

@@ -16,7 +16,7 @@ own process groups, a temporary ``PREFECT_HOME``, the environment of each proces
 This module orchestrates: ``start``, ``status`` and ``stop``, and the Prefect server's REST API they read.
 The parts live next door: ``cluster_omgeving`` (URLs, databases, environments; the pure parts are tested
 without starting anything) and ``cluster_processen`` (the cluster file, starting and stopping process trees).
-The CLI (``trajecten/cli.py``) is a thin layer over ``start``, ``status`` and ``stop``; the names the CLI and
+The CLI (``trajecten/cli/_cluster.py``) is a thin layer over ``start``, ``status`` and ``stop``; the names the CLI and
 the tests use are importable from here.
 """
 
