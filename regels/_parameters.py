@@ -285,13 +285,8 @@ class WatAlsParameters(Parameters):
 
     def __call__(self, pad: str, peildatum: date) -> Any:
         o = self.overrides.get(pad)
-        if o is None:  # as Parameters, without a second call: a what-if runs the rule over a whole caseload
-            try:
-                gevonden = _CACHE[peildatum][pad]
-            except KeyError:
-                gevonden = _zoek(pad, peildatum)
-            self.gebruikt[pad] = gevonden[0]
-            return gevonden[1]
+        if o is None:
+            return Parameters.__call__(self, pad, peildatum)
         self.gebruikt[pad] = o[1]
         return o[0]
 
@@ -299,12 +294,7 @@ class WatAlsParameters(Parameters):
         """Value and its source text (the source says 'what-if' when overridden)."""
         o = self.overrides.get(pad)
         if o is None:
-            try:
-                gevonden = _CACHE[peildatum][pad]
-            except KeyError:
-                gevonden = _zoek(pad, peildatum)
-            self.gebruikt[pad] = gevonden[0]
-            return gevonden[2]
+            return Parameters.met_bron(self, pad, peildatum)
         self.gebruikt[pad] = o[1]
         return o[0], f"wat-als: {pad} {o[1]}"
 

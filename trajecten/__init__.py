@@ -4,8 +4,10 @@ This is the public surface: what connectors, flows, the web and other programs u
 here stays; a module of a package (``trajecten.kern.engine``) may be imported too, a ``_private`` name of
 another package never (tests/test_architectuur.py and docs/architecture.md).
 
-    from trajecten import Engine, load_settings
-    with Engine.open() as engine: ...
+    from trajecten import Engine
+    engine = Engine.open()          # the settings from TRAJECTEN_* (load_settings)
+    engine.sweep()
+    engine.db.dispose()
 """
 
 from trajecten.basis.config import Settings, SettingsError, load_settings

@@ -12,9 +12,8 @@ calls :func:`stem_af` once at start:
   Reference counting still frees almost everything the moment a batch is done; the collector only has
   cycles to find, and the engine's bulk paths make none of their own.
 
-Measured (100,000 feed records on SQLite, the same process each way, interleaved): with the collector
-paused around the bulk work 10.29 / 10.26 s, with default thresholds 11.91 / 11.45 s, with this tuning
-9.35 / 9.47 s. The benchmarks (bench/) call it as the processes they stand for do.
+The benchmarks (bench/) call it as the processes they stand for do, so bench/feed.py and bench/sweep.py
+measure the engine as it runs.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ _GEPLAND = StapStatus.gepland.value
 def achterstand(conn, now: datetime) -> tuple[int, float]:
     """Due steps the sweep has not fired yet (as the sweep claims them: planned, due, not waiting for a
     retry) and the age in seconds of the oldest (0 without backlog)."""
-    # 'gepland' as a literal: the partial index ix_stap_due applies (see runner._claim)
+    # 'gepland' as a literal: the partial index ix_stap_due applies (see kern/sweep._claim)
     due = (S.c.status == sa.literal_column(f"'{_GEPLAND}'"), S.c.due_at <= now,
            sa.or_(S.c.volgende_poging_op.is_(None), S.c.volgende_poging_op <= now))
     aantal, oudste = conn.execute(sa.select(sa.func.count(), sa.func.min(S.c.due_at)).where(*due)).one()

@@ -3,8 +3,8 @@
 ``fire_due`` claims due steps (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several sweepers share the
 work; SQLite: one writer at a time via ``BEGIN IMMEDIATE``), fires them, records an event with the
 lateness, plans what follows, and commits once per batch. A step that raises is retried with
-exponential backoff; when its attempts run out it becomes an incident for a person. All SQL of the
-hot path is in this module.
+exponential backoff; when its attempts run out it becomes an incident for a person. What a batch reads
+up front: ``batch.py``; what firing one step does: ``stap.py``; the bulk writes: ``opslag/bulk.py``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ U = Uitbetaling.__table__
 STAP_EVENT_TYPES = ("stap_uitgevoerd", "stap_overgeslagen", "herinnering", "melding")
 # Plain-str copies of the enum values the per-step code uses (Enum.value is a descriptor call, and the
 # hot path reads these several times per fired step).
-_UITGEVOERD, _GEANNULEERD = UITGEVOERD, StapStatus.geannuleerd.value
+_GEANNULEERD = StapStatus.geannuleerd.value
 _T_GEPLAND, _T_ACTIEF = TrajectStatus.gepland.value, TrajectStatus.actief.value
 # what a fired or cancelled step records (the rows of ``fired`` in a batch, in this order)
 _UITKOMST_KOLOMMEN = ("id", "status", "uitgevoerd_op", "te_laat_s", "uitkomst", "reden")
@@ -238,7 +238,7 @@ def fire_batch(engine: Motor, now: datetime, batch_size: int,
                 traject_updates.setdefault(r.traject_id, {}).update(upd)
             if out.end:
                 ended.add(r.traject_id)
-            if out.status == _UITGEVOERD:
+            if out.status == UITGEVOERD:
                 res.uitgevoerd += 1
             else:
                 res.overgeslagen += 1
